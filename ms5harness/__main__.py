@@ -1,0 +1,5 @@
+import sys
+
+from ms5harness.cli import main
+
+sys.exit(main())

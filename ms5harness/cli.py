@@ -1,0 +1,114 @@
+"""The `ms5harness` command line: cluster, images, manifests, deploy.
+
+Every failure the user can act on is a HarnessError, printed as one line
+(`error: <cause> (fix: <fix>)`) with exit status 1; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from ms5harness.errors import HarnessError
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in cols)]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(lines)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from ms5harness.cluster import build
+    from ms5harness.cluster.embedded import EmbeddedCluster
+
+    if args.action == "build":
+        build.build_all(force=args.force)
+        return 0
+    cluster = EmbeddedCluster()
+    if args.action == "up":
+        cluster.up()
+    elif args.action == "down":
+        cluster.down()
+    elif args.action == "status":
+        rows = cluster.status()
+        print(_table(rows))
+        return 0 if all(r["state"] in ("healthy", "available") for r in rows) else 3
+    elif args.action == "logs":
+        path = cluster.log_file(args.component)
+        if args.follow:
+            return subprocess.call(["tail", "-n", str(args.tail), "-F", str(path)])
+        lines = path.read_text(errors="replace").splitlines()
+        print("\n".join(lines[-args.tail:] if args.tail else lines))
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from ms5harness.images import builder, loader
+    from ms5harness.images.catalog import CLUSTER_IMAGES, project_images
+
+    images = [*CLUSTER_IMAGES, *project_images()]
+    if args.only:
+        images = [i for i in images if i.key in args.only]
+        unknown = set(args.only) - {i.key for i in images}
+        if unknown:
+            raise HarnessError(f"unknown image {sorted(unknown)[0]!r}", "see `ms5harness images list`")
+    if args.action == "list":
+        print(_table([{"image": i.key, "ref": i.ref, "built": builder.archive_path(i.ref).exists()} for i in images]))
+        return 0
+    t0 = time.monotonic()
+    archives = {i.ref: builder.build(i) for i in images}
+    print(f"{len(archives)} images ready in {time.monotonic() - t0:.0f}s")
+    if args.action == "load":
+        from ms5harness.cluster.spec import local_spec
+
+        socket = local_spec().containerd_socket
+        imported = [ref for ref, archive in archives.items() if loader.load(socket, ref, archive)]
+        print(f"imported {len(imported)} images into the embedded cluster's containerd")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ms5harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    cluster = sub.add_parser("cluster", help="the embedded single-node Kubernetes cluster")
+    csub = cluster.add_subparsers(dest="action", required=True)
+    cb = csub.add_parser("build", help="build the cluster's Go binaries into the cache")
+    cb.add_argument("--force", action="store_true", help="rebuild even when cached")
+    csub.add_parser("up", help="start the cluster (a no-op when it runs) and print the kubeconfig path")
+    csub.add_parser("down", help="stop the cluster and remove everything it created")
+    csub.add_parser("status", help="state of each component (exit 3 when any is not healthy)")
+    logs = csub.add_parser("logs", help="show a component's log")
+    logs.add_argument("component")
+    logs.add_argument("--tail", type=int, default=200, help="last N lines (0: all)")
+    logs.add_argument("-f", "--follow", action="store_true")
+    cluster.set_defaults(func=cmd_cluster)
+
+    images = sub.add_parser("images", help="build images offline and load them into the cluster")
+    images.add_argument("action", choices=("list", "build", "load"))
+    images.add_argument("--only", nargs="+", metavar="KEY", help="only these images")
+    images.set_defaults(func=cmd_images)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The embedded single-node Kubernetes cluster, run as host processes."""

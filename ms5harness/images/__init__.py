@@ -1,0 +1,1 @@
+"""Container images without a registry: build with buildah, load into containerd."""

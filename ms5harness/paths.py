@@ -1,0 +1,27 @@
+"""Where the harness keeps its caches, cluster state and run outputs.
+
+Caches live outside the repository (they survive sessions and CI on the same
+machine); cluster state is per cluster name; reports live in the repo's
+git-ignored reports/ directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """Build cache for Go binaries, Go module/build caches and image archives."""
+    return Path(os.environ.get("MS5H_CACHE", "/var/cache/ms5harness"))
+
+
+def state_dir() -> Path:
+    """Runtime state of the embedded cluster: certs, configs, data, logs, pids."""
+    return Path(os.environ.get("MS5H_STATE", "/var/lib/ms5harness"))
+
+
+def reports_dir() -> Path:
+    return Path(os.environ.get("MS5H_REPORTS", REPO_ROOT / "reports"))
