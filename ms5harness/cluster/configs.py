@@ -49,6 +49,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{PAUSE_IMAGE}"
   enable_unprivileged_ports = false
+  # This VM withholds CAP_SYS_RESOURCE, so nothing may lower oom_score_adj (the kubelet
+  # asks -998 for sandboxes): clamp it to containerd's own value instead of failing.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -302,5 +305,13 @@ def write_all(spec: ClusterSpec) -> None:
         spec.config_dir / "kube-proxy.yaml": kube_proxy_config(spec),
     }
     for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write_if_changed(path, text)
+
+
+def write_if_changed(path: Path, text: str, mode: int = 0o644) -> None:
+    """Leave unchanged files alone: kube-proxy exits when its config file is touched."""
+    if path.exists() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)

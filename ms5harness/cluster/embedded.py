@@ -159,8 +159,7 @@ class EmbeddedCluster:
             path = spec.admin_kubeconfig if config_name == "admin" else spec.config_dir / f"{config_name}.kubeconfig"
             text = configs.kubeconfig(spec, config_name, ca, (spec.pki / f"{cert}.crt").read_bytes(),
                                       (spec.pki / f"{cert}.key").read_bytes())
-            path.write_text(text)
-            path.chmod(0o600)
+            configs.write_if_changed(path, text, mode=0o600)
         configs.write_all(spec)
 
     def _start(self, comp: Component) -> None:

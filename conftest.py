@@ -1,0 +1,35 @@
+"""Session-wide options and fixtures: which cluster to test, and a client for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ms5harness.errors import HarnessError
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ms5harness")
+    group.addoption("--kubeconfig", default=None,
+                    help="cluster to test (default: $MS5H_KUBECONFIG, else the embedded cluster, started on demand)")
+    group.addoption("--namespace", default="ms5", help="namespace of the MS5 stack (default: ms5)")
+    group.addoption("--profile", default="local", choices=("local", "aks"), help="chart profile to deploy/verify")
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest):
+    from ms5harness.kube import target as target_mod
+
+    try:
+        return target_mod.resolve(request.config.getoption("--kubeconfig"), echo=lambda _msg: None)
+    except HarnessError as err:
+        pytest.exit(f"error: {err.one_line()}", returncode=4)
+
+
+@pytest.fixture(scope="session")
+def kube(target):
+    return target.kube
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(target):
+    return target.kubeconfig

@@ -1,0 +1,1 @@
+"""Kubernetes helpers shared by deploy, suites and chaos: clients, waits, exec."""

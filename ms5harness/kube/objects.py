@@ -1,0 +1,81 @@
+"""Builders for the small objects tests and experiments create (as plain dicts).
+
+Every pod built here passes Pod Security `restricted`, so the same probes run
+in the MS5 namespace, in scratch namespaces and on AKS.
+"""
+
+from __future__ import annotations
+
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                  "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def namespace(name: str, pod_security: str | None = None, labels: dict | None = None) -> dict:
+    all_labels = dict(labels or {})
+    if pod_security:
+        all_labels.update({f"pod-security.kubernetes.io/{mode}": pod_security for mode in ("enforce", "warn", "audit")})
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": all_labels}}
+
+
+def pod_spec(image: str, command: list[str] | None = None, port: int | None = None,
+             privileged: bool = False) -> dict:
+    container: dict = {
+        "name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
+        "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
+        "securityContext": {"privileged": True} if privileged else dict(RESTRICTED_CONTAINER),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if command:
+        container["command"] = command
+    if port:
+        container["ports"] = [{"name": "http", "containerPort": port}]
+        container["readinessProbe"] = {"tcpSocket": {"port": port}, "periodSeconds": 1}
+    return {
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": 1,
+        "enableServiceLinks": False,
+        "securityContext": {} if privileged else dict(RESTRICTED_POD),
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
+    }
+
+
+def pod(name: str, image: str, labels: dict | None = None, **spec_args) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {"app": name}},
+            "spec": pod_spec(image, **spec_args)}
+
+
+def deployment(name: str, image: str, replicas: int = 1, **spec_args) -> dict:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": pod_spec(image, **spec_args)}},
+    }
+
+
+def service(name: str, selector: dict, port: int, target_port: int | str, node_port: bool = False) -> dict:
+    spec: dict = {"selector": selector, "ports": [{"name": "http", "port": port, "targetPort": target_port}]}
+    if node_port:
+        spec["type"] = "NodePort"
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+
+
+def network_policy(name: str, pod_selector: dict, ingress: list | None = None, egress: list | None = None) -> dict:
+    """A policy for the given directions; an empty rule list means deny everything in that direction."""
+    types, spec = [], {"podSelector": {"matchLabels": pod_selector} if pod_selector else {}}
+    if ingress is not None:
+        types.append("Ingress")
+        spec["ingress"] = ingress
+    if egress is not None:
+        types.append("Egress")
+        spec["egress"] = egress
+    spec["policyTypes"] = types
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name}, "spec": spec}

@@ -1,0 +1,60 @@
+"""Which cluster a run talks to: the user's kubeconfig, or the embedded default.
+
+With pytest-xdist several workers resolve the target at once; a file lock makes
+exactly one of them bring the embedded cluster up while the others wait.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ms5harness.cluster.embedded import EmbeddedCluster
+from ms5harness.images import builder, loader
+from ms5harness.images.catalog import DockerfileImage
+from ms5harness.kube.client import Kube, connect
+
+LOCK = Path("/run/lock/ms5harness.lock")
+
+
+@contextmanager
+def machine_lock() -> Iterator[None]:
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@dataclass
+class Target:
+    kube: Kube
+    embedded: EmbeddedCluster | None
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.kube.kubeconfig
+
+    def ensure_image(self, image: DockerfileImage) -> str:
+        """Build and import an image on the embedded node; on another cluster it must already be pullable."""
+        if self.embedded is not None:
+            with machine_lock():
+                loader.load(self.embedded.spec.containerd_socket, image.ref, builder.build(image))
+        return image.ref
+
+
+def resolve(kubeconfig: str | None, echo=print) -> Target:
+    """Connect to the given kubeconfig, or bring the embedded cluster up (idempotent) and use it."""
+    chosen = kubeconfig or os.environ.get("MS5H_KUBECONFIG")
+    if chosen:
+        return Target(connect(Path(chosen).expanduser()), None)
+    cluster = EmbeddedCluster(echo=echo)
+    with machine_lock():
+        path = cluster.up()
+    return Target(connect(path), cluster)
