@@ -20,6 +20,7 @@ import json
 import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -506,7 +507,7 @@ def required_permissions(objects: Iterable[dict]) -> list[tuple[str, str, str]]:
     needed: set[tuple[str, str, str]] = set()
     for obj in objects:
         ns = "" if obj["kind"] in CLUSTER_SCOPED else obj["metadata"].get("namespace", "")
-        for verb in ("get", "create", "patch", "delete"):
+        for verb in ("create", "patch", "delete"):
             needed.add((verb, _resource(obj), ns))
     # Helm keeps its release records in Secrets of the release namespace; the chart's lookup reads them.
     return sorted(needed)
@@ -520,15 +521,17 @@ def missing_permissions(
 
     kubectl = str(binary("kubectl"))
     needed = required_permissions(objects)
-    needed += [(v, "secrets", release_namespace) for v in ("get", "list", "create", "patch", "delete")]
-    missing = []
-    for verb, resource, ns in sorted(set(needed)):
+    needed += [(v, "secrets", release_namespace) for v in ("list", "create", "patch", "delete")]
+    def allowed(item: tuple[str, str, str]) -> bool:
+        verb, resource, ns = item
         cmd = [kubectl, "--kubeconfig", str(kubeconfig), "auth", "can-i", verb, resource]
         cmd += ["-n", ns] if ns else []
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.stdout.strip() != "yes":
-            missing.append(f"{verb} {resource}" + (f" -n {ns}" if ns else ""))
-    return missing
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip() == "yes"
+
+    items = sorted(set(needed))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = list(pool.map(allowed, items))
+    return [f"{v} {r}" + (f" -n {ns}" if ns else "") for (v, r, ns), ok in zip(items, verdicts) if not ok]
 
 
 def check_permissions(objects: list[dict], kubeconfig: Path, release_namespace: str = "default") -> None:

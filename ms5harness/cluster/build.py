@@ -7,12 +7,13 @@ sibling modules with paths that are not in the published module zips.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ms5harness import paths
@@ -30,8 +31,17 @@ class GoComponent:
     packages: tuple[str, ...]
     main_go: str = ""  # a wrapper main package, when the module ships no usable one
     extra_requires: tuple[str, ...] = ()
+    # Newer versions of vulnerable dependencies than the release pins (module@version).
+    dependency_bumps: tuple[str, ...] = ()
     ldflags: str = "-s -w"
     godebug: str = ""
+
+    @property
+    def cache_key(self) -> str:
+        key = f"{self.name}-{self.version}"
+        if self.dependency_bumps:
+            key += "-deps" + hashlib.sha256(" ".join(self.dependency_bumps).encode()).hexdigest()[:8]
+        return key
 
     @property
     def binaries(self) -> tuple[str, ...]:
@@ -92,6 +102,10 @@ COMPONENTS: tuple[GoComponent, ...] = (
         module="github.com/cloudnativelabs/kube-router/v2",
         version=versions.KUBE_ROUTER,
         packages=("github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",),
+        # v2.1.0 is the only v2 release served here; its reported flaws are in its
+        # golang.org/x dependencies, so build it against fixed ones (as distributions do).
+        dependency_bumps=("golang.org/x/net@v0.62.0", "golang.org/x/crypto@v0.59.0", "golang.org/x/sys@v0.50.0",
+                          "golang.org/x/text@v0.44.0", "golang.org/x/oauth2@v0.38.0"),
     ),
     GoComponent(
         name="metrics-server",
@@ -116,7 +130,7 @@ def component(name: str) -> GoComponent:
 
 
 def bin_dir(comp: GoComponent) -> Path:
-    return paths.cache_dir() / "bin" / f"{comp.name}-{comp.version}"
+    return paths.cache_dir() / "bin" / comp.cache_key
 
 
 def is_built(comp: GoComponent) -> bool:
@@ -197,7 +211,7 @@ def build(comp: GoComponent, force: bool = False) -> float:
         raise HarnessError("the Go toolchain is not installed", "install Go >= 1.25 (see README)")
     start = time.monotonic()
     env = go_env()
-    work = paths.cache_dir() / "src" / f"{comp.name}-{comp.version}"
+    work = paths.cache_dir() / "src" / comp.cache_key
     logs = paths.cache_dir() / "logs"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -212,6 +226,8 @@ def build(comp: GoComponent, force: bool = False) -> float:
         _go(["go", "mod", "tidy"], work, env, log)
     else:
         _go(["go", "get", "-tool", *(f"{p}@{comp.version}" for p in comp.packages)], work, env, log)
+    if comp.dependency_bumps:
+        _go(["go", "get", *comp.dependency_bumps], work, env, log)
     out = bin_dir(comp)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Background tasks; importing this package registers every task with the Celery app."""

@@ -1,0 +1,57 @@
+"""generate_report(report_id): write the CSV to the reports bucket and record where it is."""
+
+import uuid
+from datetime import datetime
+
+from app.celery import celery_app
+from app.services.reports import production_report_csv
+from app.storage import ObjectStorage
+from app.workers.runtime import TaskResources, run_with_resources
+
+
+class ReportNotVisibleYet(Exception):
+    """The API enqueues inside its transaction, so the row may commit a moment after the task starts."""
+
+
+async def _generate(resources: TaskResources, report_id: uuid.UUID) -> str:
+    conn = resources.conn
+    job = await conn.fetchrow(
+        "UPDATE report_generation_jobs SET status = 'running', started_at = now() "
+        "WHERE id = $1 AND status IN ('pending', 'running') RETURNING parameters",
+        report_id,
+    )
+    if job is None:
+        if await conn.fetchval("SELECT status FROM report_generation_jobs WHERE id = $1", report_id):
+            return "already finished"
+        raise ReportNotVisibleYet(str(report_id))
+    params = job["parameters"]
+    body = await production_report_csv(
+        conn, uuid.UUID(params["line_id"]),
+        datetime.fromisoformat(params["period_start"]), datetime.fromisoformat(params["period_end"]),
+    )
+    key = f"production/{report_id}.csv"
+    await ObjectStorage(resources.settings).put(resources.settings.MINIO_BUCKET_REPORTS, key, body, "text/csv")
+    await conn.execute(
+        "UPDATE report_generation_jobs SET status = 'completed', object_key = $2, completed_at = now() WHERE id = $1",
+        report_id, key,
+    )
+    return key
+
+
+async def _mark_failed(resources: TaskResources, report_id: uuid.UUID, error: str) -> None:
+    await resources.conn.execute(
+        "UPDATE report_generation_jobs SET status = 'failed', error = $2, completed_at = now() WHERE id = $1",
+        report_id, error[:1000],
+    )
+
+
+@celery_app.task(name="generate_report", bind=True, autoretry_for=(ReportNotVisibleYet,), retry_backoff=1,
+                 max_retries=5)
+def generate_report(self, report_id: str) -> str:
+    """Returns the object key. Outages are retried; a report that cannot be built is marked failed."""
+    job_id = uuid.UUID(report_id)
+    try:
+        return run_with_resources(lambda resources: _generate(resources, job_id))
+    except LookupError as error:
+        run_with_resources(lambda resources: _mark_failed(resources, job_id, str(error)))
+        raise

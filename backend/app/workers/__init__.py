@@ -1,0 +1,1 @@
+"""Worker-side configuration: task base class, queues, metrics endpoint, per-task resources."""

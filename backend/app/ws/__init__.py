@@ -1,0 +1,1 @@
+"""WebSocket sessions with Redis pub/sub fan-out across replicas."""

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before the harness runs (idempotent, quick when warm):
+# host packages, the Python venv with pinned deps, and the cluster's Go binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $EUID -ne 0 ]]; then
+  echo "error: bootstrap installs host packages and runs a Kubernetes node (fix: run as root)" >&2
+  exit 1
+fi
+command -v go >/dev/null || { echo "error: Go is not installed (fix: install Go >= 1.25 from the Go toolchain packages)" >&2; exit 1; }
+
+scripts/install-host-deps.sh
+
+# Two venvs: the harness's, and the backend's own (its pins, e.g. Celery's
+# python-dateutil, conflict with the Kubernetes client's).
+venv() {  # dir, pip args...: (re)install only when the pinned inputs change
+  local dir=$1; shift
+  [[ -x $dir/bin/python ]] || python3 -m venv "$dir"
+  local stamp=$dir/.deps-$(printf '%s ' "$@" | cat - "${DEP_FILES[@]}" | sha256sum | cut -c1-12)
+  if [[ ! -f $stamp ]]; then
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+    rm -f "$dir"/.deps-* && touch "$stamp"
+  fi
+}
+DEP_FILES=(pyproject.toml requirements.lock) venv .venv -c requirements.lock -e .
+DEP_FILES=(backend/requirements.txt backend/requirements-test.txt) \
+  venv backend/.venv -r backend/requirements.txt -r backend/requirements-test.txt
+
+# Go binaries of the embedded cluster (cached outside the repo, keyed by version).
+.venv/bin/ms5harness cluster build

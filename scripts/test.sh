@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command: set up what is missing, then run every test.
+#   1. the backend's tests, in its own venv, against real PostgreSQL/Redis/S3 on loopback;
+#   2. unit, cluster, static and suite tests in one pytest run (brings the embedded
+#      cluster up, or uses $MS5H_KUBECONFIG);
+#   3. the destructive `cluster down` checks, last, on their own.
+# Reports land in reports/<run id>/. Extra arguments go to the first pytest run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh || exit 1
+
+run_id=${MS5H_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
+out=reports/$run_id
+mkdir -p "$out"
+
+pytest_run() {  # venv, name, args...: pytest exit 5 (nothing collected) counts as a failure
+  local venv=$1 name=$2; shift 2
+  "$venv/bin/pytest" --junitxml="$out/junit-$name.xml" "$@"
+  local rc=$?
+  if [[ $rc -eq 5 ]]; then echo "error: pytest ($name) collected no tests" >&2; rc=1; fi
+  return $rc
+}
+
+pytest_run backend/.venv backend backend/tests
+backend_rc=$?
+pytest_run .venv main -m "not destructive" "$@"
+main_rc=$?
+if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
+  pytest_run .venv teardown -m destructive tests/teardown
+  down_rc=$?
+else
+  down_rc=0
+fi
+echo "reports: $out"
+[[ $backend_rc -eq 0 && $main_rc -eq 0 && $down_rc -eq 0 ]]
