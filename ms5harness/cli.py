@@ -1,4 +1,4 @@
-"""The `ms5harness` command line: cluster, images, manifests, deploy.
+"""The `ms5harness` command line: cluster, images, deploy, manifests.
 
 Every failure the user can act on is a HarnessError, printed as one line
 (`error: <cause> (fix: <fix>)`) with exit status 1; nothing prints a traceback.
@@ -7,6 +7,7 @@ Every failure the user can act on is a HarnessError, printed as one line
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
@@ -74,6 +75,52 @@ def cmd_images(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_sets(pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise HarnessError(f"--set {pair!r} is not KEY=VALUE", "e.g. --set backend.replicas=3")
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    return values
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from ms5harness import deploy
+    from ms5harness.kube import target as target_mod
+
+    target = target_mod.resolve(args.kubeconfig)
+    if args.command == "undeploy":
+        deploy.undeploy(target, args.namespace)
+        return 0
+    result = deploy.deploy(target, args.profile, args.namespace, _parse_sets(args.set), timeout=args.timeout)
+    print(_table(result.table()))
+    print(f"{'deployed' if result.changed else 'unchanged'}: {len(result.workloads)} workloads ready "
+          f"in {result.seconds:.0f}s")
+    return 0
+
+
+def cmd_manifests(args: argparse.Namespace) -> int:
+    from ms5harness import chart
+
+    if args.action == "render":
+        for path in chart.write_numbered(args.profile):
+            print(path.relative_to(chart.K8S_DIR.parent.parent))
+        return 0
+    drift = chart.numbered_drift(args.profile)
+    print("\n".join(drift) if drift else "manifests/k8s matches the chart")
+    return 1 if drift else 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from ms5harness import pipeline
+
+    return pipeline.nightly(args.kubeconfig, args.profile, args.namespace, args.keep_cluster)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ms5harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +142,29 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("action", choices=("list", "build", "load"))
     images.add_argument("--only", nargs="+", metavar="KEY", help="only these images")
     images.set_defaults(func=cmd_images)
+
+    for name, text in (("deploy", "install or upgrade the MS5 chart and wait for every rollout"),
+                       ("undeploy", "uninstall the MS5 chart and delete its namespace and volumes")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
+        p.add_argument("--namespace", default="ms5")
+        if name == "deploy":
+            p.add_argument("--profile", default="local", choices=("local", "aks"))
+            p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a chart value (JSON or text)")
+            p.add_argument("--timeout", type=float, default=900, help="seconds for every workload to become ready")
+        p.set_defaults(func=cmd_deploy)
+
+    nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, report, teardown")
+    nightly.add_argument("--kubeconfig", help="target cluster (default: the embedded cluster)")
+    nightly.add_argument("--namespace", default="ms5")
+    nightly.add_argument("--profile", default="local", choices=("local", "aks"))
+    nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
+    nightly.set_defaults(func=cmd_nightly)
+
+    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart")
+    manifests.add_argument("action", choices=("render", "check"))
+    manifests.add_argument("--profile", default="aks", choices=("local", "aks"))
+    manifests.set_defaults(func=cmd_manifests)
     return parser
 
 

@@ -29,6 +29,10 @@ class Kube:
         return client.AppsV1Api(self.api)
 
     @property
+    def batch(self) -> client.BatchV1Api:
+        return client.BatchV1Api(self.api)
+
+    @property
     def networking(self) -> client.NetworkingV1Api:
         return client.NetworkingV1Api(self.api)
 
