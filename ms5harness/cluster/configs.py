@@ -203,14 +203,23 @@ def apiserver_args(spec: ClusterSpec) -> list[str]:
     )
 
 
-def controller_manager_args(spec: ClusterSpec) -> list[str]:
-    kubeconfig_path = spec.config_dir / "controller-manager.kubeconfig"
-    return _flags(
+def _control_plane_flags(spec: ClusterSpec, name: str) -> dict:
+    """What controller-manager and scheduler share: their identity, loopback binding, one instance."""
+    kubeconfig_path = spec.config_dir / f"{name}.kubeconfig"
+    return dict(
         kubeconfig=kubeconfig_path,
         authentication_kubeconfig=kubeconfig_path,
         authorization_kubeconfig=kubeconfig_path,
         bind_address="127.0.0.1",
         leader_elect="false",
+        profiling="false",
+        v=1,
+    )
+
+
+def controller_manager_args(spec: ClusterSpec) -> list[str]:
+    return _flags(
+        **_control_plane_flags(spec, "controller-manager"),
         use_service_account_credentials="true",
         service_account_private_key_file=spec.pki / "sa.key",
         root_ca_file=spec.pki / "ca.crt",
@@ -223,22 +232,11 @@ def controller_manager_args(spec: ClusterSpec) -> list[str]:
         controllers="*,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
         # Fast HPA reaction (the plan asks < 30 s) on a node that sees little churn.
         horizontal_pod_autoscaler_sync_period="10s",
-        profiling="false",
-        v=1,
     )
 
 
 def scheduler_args(spec: ClusterSpec) -> list[str]:
-    kubeconfig_path = spec.config_dir / "scheduler.kubeconfig"
-    return _flags(
-        kubeconfig=kubeconfig_path,
-        authentication_kubeconfig=kubeconfig_path,
-        authorization_kubeconfig=kubeconfig_path,
-        bind_address="127.0.0.1",
-        leader_elect="false",
-        profiling="false",
-        v=1,
-    )
+    return _flags(**_control_plane_flags(spec, "scheduler"))
 
 
 def kubelet_args(spec: ClusterSpec) -> list[str]:
