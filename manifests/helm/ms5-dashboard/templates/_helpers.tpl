@@ -1,0 +1,407 @@
+{{/*
+Shared helpers. Component helpers take a dict: (dict "ctx" $ "component" "postgres" ...).
+*/}}
+
+{{/* Chart name for app.kubernetes.io/name. */}}
+{{- define "ms5.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of every object name: fullnameOverride or the release name. */}}
+{{- define "ms5.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 30 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Namespace of every namespaced object. */}}
+{{- define "ms5.namespace" -}}
+{{- default .Release.Namespace .Values.namespace.name -}}
+{{- end -}}
+
+{{/* helm.sh/chart label value. */}}
+{{- define "ms5.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* <fullname>-<component>; (dict "ctx" $ "component" "x"). */}}
+{{- define "ms5.componentName" -}}
+{{- printf "%s-%s" (include "ms5.fullname" .ctx) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Cluster-scoped names also carry the namespace so two installs never collide. */}}
+{{- define "ms5.clusterName" -}}
+{{- printf "%s-%s-%s" (include "ms5.namespace" .ctx) (include "ms5.fullname" .ctx) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels; (dict "ctx" $ "component" "x"). */}}
+{{- define "ms5.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ms5.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Standard labels; (dict "ctx" $ "component" "x"). */}}
+{{- define "ms5.labels" -}}
+{{ include "ms5.selectorLabels" . }}
+app.kubernetes.io/part-of: ms5-dashboard
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+helm.sh/chart: {{ include "ms5.chart" .ctx }}
+{{- end -}}
+
+{{/*
+Object metadata; (dict "ctx" $ "component" "x" ["name" "override"] ["annotations" dict] ["labels" dict] ["cluster" true]).
+*/}}
+{{- define "ms5.metadata" -}}
+{{- if .cluster }}
+name: {{ .name | default (include "ms5.clusterName" .) }}
+{{- else }}
+name: {{ .name | default (include "ms5.componentName" .) }}
+namespace: {{ include "ms5.namespace" .ctx }}
+{{- end }}
+labels:
+  {{- include "ms5.labels" . | nindent 2 }}
+  {{- with .labels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* A NetworkPolicy peer/pod selector for a component; (dict "ctx" $ "component" "x"). */}}
+{{- define "ms5.podSelector" -}}
+matchLabels:
+  {{- include "ms5.selectorLabels" . | nindent 2 }}
+{{- end -}}
+
+{{/* Image reference and pull policy; (dict "ctx" $ "key" "postgres" ["tag" "override"]). */}}
+{{- define "ms5.image" -}}
+{{- $img := index .ctx.Values.images .key -}}
+{{- $registry := $img.registry | default .ctx.Values.global.imageRegistry -}}
+{{- $tag := toString (.tag | default $img.tag) -}}
+{{- if or (eq $tag "latest") (eq $tag "") -}}
+{{- fail (printf "images.%s.tag must be an exact version, not %q" .key $tag) -}}
+{{- end -}}
+image: {{ printf "%s/%s:%s" $registry $img.repository $tag | quote }}
+imagePullPolicy: {{ $img.pullPolicy }}
+{{- end -}}
+
+{{/* Pod security context (restricted); (dict "ctx" $ ["runAsUser" n] ["fsGroup" n]). */}}
+{{- define "ms5.podSecurityContext" -}}
+{{- $psc := .ctx.Values.podSecurityContext -}}
+runAsNonRoot: true
+runAsUser: {{ .runAsUser | default $psc.runAsUser }}
+runAsGroup: {{ .runAsGroup | default (.runAsUser | default $psc.runAsGroup) }}
+fsGroup: {{ .fsGroup | default (.runAsUser | default $psc.fsGroup) }}
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container security context (restricted, read-only root filesystem). */}}
+{{- define "ms5.containerSecurityContext" -}}
+securityContext:
+  allowPrivilegeEscalation: false
+  privileged: false
+  readOnlyRootFilesystem: true
+  runAsNonRoot: true
+  capabilities:
+    drop:
+      - ALL
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{/*
+Startup, readiness and liveness probes; (dict "handler" <probe handler> ["readiness" <handler>]
+["liveness" <handler>] "timings" .Values.<component>.probes).
+*/}}
+{{- define "ms5.probes" -}}
+{{- $args := . -}}
+{{- range $kind := list "startup" "readiness" "liveness" }}
+{{ $kind }}Probe:
+  {{- toYaml (get $args $kind | default $args.handler) | nindent 2 }}
+  {{- toYaml (get $args.timings $kind) | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Probe handler shorthands. */}}
+{{- define "ms5.httpProbe" -}}
+{{- dict "httpGet" (dict "path" .path "port" .port) | toYaml -}}
+{{- end -}}
+{{- define "ms5.execProbe" -}}
+{{- dict "exec" (dict "command" (list "sh" "-c" .)) | toYaml -}}
+{{- end -}}
+
+{{/* Container resources; pass the component's resources map. */}}
+{{- define "ms5.resources" -}}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+
+{{/* Node pool placement and soft anti-affinity; (dict "ctx" $ "component" "x" "pool" "compute"). */}}
+{{- define "ms5.scheduling" -}}
+{{- $pool := get .ctx.Values.nodePools .pool -}}
+{{- if not $pool -}}
+{{- fail (printf "node pool %q is not defined under nodePools" .pool) -}}
+{{- end -}}
+{{- with $pool.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $pool.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "ms5.selectorLabels" . | nindent 14 }}
+{{- end -}}
+
+{{/*
+Pod spec head shared by every pod: service account, token automount, security context, placement.
+(dict "ctx" $ "component" "x" "pool" "compute" ["automountToken" true] ["runAsUser" n]).
+*/}}
+{{- define "ms5.podSpecCommon" -}}
+serviceAccountName: {{ include "ms5.componentName" . }}
+automountServiceAccountToken: {{ .automountToken | default false }}
+enableServiceLinks: false
+securityContext:
+  {{- include "ms5.podSecurityContext" . | nindent 2 }}
+{{ include "ms5.scheduling" . }}
+{{- with .ctx.Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Name of the Secret holding every credential. */}}
+{{- define "ms5.secretName" -}}
+{{- include "ms5.componentName" (dict "ctx" . "component" "secrets") -}}
+{{- end -}}
+
+{{/* Keys of the credentials Secret (also the Key Vault object map). */}}
+{{- define "ms5.secretKeys" -}}
+- SECRET_KEY
+- ADMIN_PASSWORD
+- POSTGRES_PASSWORD
+- POSTGRES_SUPERUSER_PASSWORD
+- POSTGRES_REPLICATION_PASSWORD
+- POSTGRES_REWIND_PASSWORD
+- POSTGRES_MONITOR_PASSWORD
+- REDIS_PASSWORD
+- MINIO_ACCESS_KEY
+- MINIO_SECRET_KEY
+- FLOWER_BASIC_AUTH
+- GRAFANA_ADMIN_PASSWORD
+{{- end -}}
+
+{{/* One env entry from the credentials Secret; (dict "ctx" $ "name" "ENV" ["key" "KEY"]). */}}
+{{- define "ms5.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ms5.secretName" .ctx }}
+      key: {{ .key | default .name }}
+{{- end -}}
+
+{{/* With Key Vault, pods mount the CSI volume so the driver syncs the Secret before they start. */}}
+{{- define "ms5.secretsStoreVolume" -}}
+{{- if eq .Values.secrets.provider "keyvault" }}
+- name: secrets-store
+  csi:
+    driver: secrets-store.csi.k8s.io
+    readOnly: true
+    volumeAttributes:
+      secretProviderClass: {{ include "ms5.componentName" (dict "ctx" . "component" "keyvault") }}
+{{- end }}
+{{- end -}}
+{{- define "ms5.secretsStoreMount" -}}
+{{- if eq .Values.secrets.provider "keyvault" }}
+- name: secrets-store
+  mountPath: {{ .Values.secrets.keyVault.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* A writable scratch volume; (dict "name" "tmp" ["sizeLimit" "64Mi"]). */}}
+{{- define "ms5.emptyDir" -}}
+- name: {{ .name }}
+  emptyDir:
+    sizeLimit: {{ .sizeLimit | default "64Mi" }}
+{{- end -}}
+
+{{/* Data volume claim template or nothing; (dict "ctx" $ "size" "10Gi" ["name" "data"]). */}}
+{{- define "ms5.volumeClaimTemplates" -}}
+{{- if .ctx.Values.persistence.enabled }}
+volumeClaimTemplates:
+  - apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata:
+      name: {{ .name | default "data" }}
+      labels:
+        {{- include "ms5.selectorLabels" . | nindent 8 }}
+    spec:
+      accessModes:
+        - {{ .ctx.Values.persistence.accessMode }}
+      {{- with .ctx.Values.persistence.storageClass }}
+      storageClassName: {{ . }}
+      {{- end }}
+      resources:
+        requests:
+          storage: {{ .size }}
+{{- end }}
+{{- end -}}
+
+{{/* The data volume when persistence is off (a size-limited emptyDir); (dict "ctx" $ "size" "1Gi"). */}}
+{{- define "ms5.dataVolumeFallback" -}}
+{{- if not .ctx.Values.persistence.enabled }}
+- name: {{ .name | default "data" }}
+  emptyDir:
+    sizeLimit: {{ .size }}
+{{- end }}
+{{- end -}}
+
+{{/* Hostnames. */}}
+{{- define "ms5.clusterDomainSuffix" -}}
+{{- printf "%s.svc.cluster.local" (include "ms5.namespace" .) -}}
+{{- end -}}
+{{- define "ms5.postgresHost" -}}
+{{- include "ms5.componentName" (dict "ctx" . "component" "postgres") -}}
+{{- end -}}
+{{- define "ms5.redisHost" -}}
+{{- include "ms5.componentName" (dict "ctx" . "component" "redis") -}}
+{{- end -}}
+{{- define "ms5.minioEndpoint" -}}
+{{- printf "http://%s:9000" (include "ms5.componentName" (dict "ctx" . "component" "minio")) -}}
+{{- end -}}
+
+{{/* Kubernetes quantity -> cores / GiB, for the cost rules. */}}
+{{- define "ms5.cpuCores" -}}
+{{- $q := toString . -}}
+{{- if hasSuffix "m" $q -}}
+{{- divf (trimSuffix "m" $q | float64) 1000.0 -}}
+{{- else -}}
+{{- $q | float64 -}}
+{{- end -}}
+{{- end -}}
+{{- define "ms5.memoryGiB" -}}
+{{- $q := toString . -}}
+{{- if hasSuffix "Gi" $q -}}{{- trimSuffix "Gi" $q | float64 -}}
+{{- else if hasSuffix "Mi" $q -}}{{- divf (trimSuffix "Mi" $q | float64) 1024.0 -}}
+{{- else if hasSuffix "Ki" $q -}}{{- divf (trimSuffix "Ki" $q | float64) 1048576.0 -}}
+{{- else if hasSuffix "G" $q -}}{{- divf (mulf (trimSuffix "G" $q | float64) 1000000000.0) 1073741824.0 -}}
+{{- else if hasSuffix "M" $q -}}{{- divf (mulf (trimSuffix "M" $q | float64) 1000000.0) 1073741824.0 -}}
+{{- else -}}{{- divf ($q | float64) 1073741824.0 -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Every workload with its node pool and containers' resources: the source of the ServiceAccounts and
+of the per-workload cost rules. Returns YAML; use with fromYamlArray.
+*/}}
+{{- define "ms5.workloads" -}}
+{{- $v := .Values -}}
+- component: postgres
+  pool: {{ $v.postgres.nodePool }}
+  token: true
+  containers:
+    postgres: {{ $v.postgres.resources | toJson }}
+    postgres-exporter: {{ $v.postgres.exporter.resources | toJson }}
+- component: redis
+  pool: {{ $v.redis.nodePool }}
+  token: true
+  containers:
+    redis: {{ $v.redis.resources | toJson }}
+    redis-exporter: {{ $v.redis.exporter.resources | toJson }}
+    redis-labeler: {{ $v.redis.labeler.resources | toJson }}
+- component: redis-sentinel
+  pool: {{ $v.redis.sentinel.nodePool }}
+  containers:
+    sentinel: {{ $v.redis.sentinel.resources | toJson }}
+- component: backend
+  pool: {{ $v.backend.nodePool }}
+  containers:
+    api: {{ $v.backend.resources | toJson }}
+{{- if $v.backend.migrations.enabled }}
+- component: migrations
+  pool: {{ $v.backend.nodePool }}
+  job: true
+  containers:
+    migrate: {{ $v.backend.migrations.resources | toJson }}
+{{- end }}
+- component: celery-worker
+  pool: {{ $v.celeryWorker.nodePool }}
+  containers:
+    worker: {{ $v.celeryWorker.resources | toJson }}
+- component: celery-beat
+  pool: {{ $v.celeryBeat.nodePool }}
+  containers:
+    beat: {{ $v.celeryBeat.resources | toJson }}
+{{- if $v.flower.enabled }}
+- component: flower
+  pool: {{ $v.flower.nodePool }}
+  containers:
+    flower: {{ $v.flower.resources | toJson }}
+{{- end }}
+- component: nginx
+  pool: {{ $v.nginx.nodePool }}
+  containers:
+    nginx: {{ $v.nginx.resources | toJson }}
+- component: minio
+  pool: {{ $v.minio.nodePool }}
+  containers:
+    minio: {{ $v.minio.resources | toJson }}
+- component: minio-setup
+  pool: {{ $v.minio.nodePool }}
+  job: true
+  containers:
+    setup: {{ $v.minio.setup.resources | toJson }}
+{{- if $v.postgres.backup.enabled }}
+- component: postgres-backup
+  pool: {{ $v.postgres.backup.nodePool }}
+  job: true
+  containers:
+    backup: {{ $v.postgres.backup.resources | toJson }}
+    restore: {{ $v.postgres.backup.resources | toJson }}
+{{- end }}
+- component: prometheus
+  pool: {{ $v.prometheus.nodePool }}
+  token: true
+  containers:
+    prometheus: {{ $v.prometheus.resources | toJson }}
+    k8s-sd: {{ $v.prometheus.sd.resources | toJson }}
+{{- if $v.grafana.enabled }}
+- component: grafana
+  pool: {{ $v.grafana.nodePool }}
+  containers:
+    grafana: {{ $v.grafana.resources | toJson }}
+{{- end }}
+- component: alertmanager
+  pool: {{ $v.alertmanager.nodePool }}
+  containers:
+    alertmanager: {{ $v.alertmanager.resources | toJson }}
+{{- if $v.alertWebhook.enabled }}
+- component: alert-webhook
+  pool: {{ $v.alertWebhook.nodePool }}
+  containers:
+    webhook: {{ $v.alertWebhook.resources | toJson }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotation that rolls pods when a rendered config changes; (dict "ctx" $ "files" (list "path" ...)). */}}
+{{- define "ms5.checksums" -}}
+{{- $ctx := .ctx -}}
+{{- range .files }}
+checksum/{{ . | trimSuffix ".yaml" | replace "/" "-" }}: {{ include (print $ctx.Template.BasePath "/" .) $ctx | sha256sum | trunc 16 }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,1 @@
+"""The framework layer of the verification suites: a deployed stack and the probes run against it."""

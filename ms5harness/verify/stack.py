@@ -1,0 +1,98 @@
+"""A deployed MS5 stack, seen from a test: its pods, services, secrets and entry point.
+
+Every lookup fails loudly when it finds nothing (a selector matching no pod, a
+service without a node port), so a suite can never pass by checking an empty set.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from dataclasses import dataclass
+
+import httpx
+from kubernetes import client
+
+from ms5harness import chart
+from ms5harness.kube.target import Target
+from ms5harness.kube.waits import ExecResult, exec_in_pod
+
+COMPONENT = "app.kubernetes.io/component"
+
+
+class NothingFound(AssertionError):
+    """A lookup that must find something found nothing: never a silent pass."""
+
+
+@dataclass
+class Stack:
+    target: Target
+    namespace: str
+    profile: str
+
+    @property
+    def kube(self):
+        return self.target.kube
+
+    def selector(self, component: str) -> str:
+        return f"{COMPONENT}={component},app.kubernetes.io/instance={chart.RELEASE}"
+
+    def pods(self, component: str) -> list[client.V1Pod]:
+        pods = [p for p in self.kube.core.list_namespaced_pod(self.namespace, label_selector=self.selector(component)).items
+                if p.status.phase == "Running" and p.metadata.deletion_timestamp is None]
+        if not pods:
+            raise NothingFound(f"no running pod of component {component!r} in namespace {self.namespace}")
+        return pods
+
+    def exec(self, component: str, command: list[str], timeout: float = 30, pod: client.V1Pod | None = None) -> ExecResult:
+        """Run a command in the component's main (first) container."""
+        pod = pod or self.pods(component)[0]
+        return exec_in_pod(self.kube, self.namespace, pod.metadata.name, command,
+                           container=pod.spec.containers[0].name, timeout=timeout)
+
+    def connects(self, component: str, host: str, port: int, timeout: int = 2) -> bool:
+        """A TCP connect from inside the component's pod (bash /dev/tcp: every image has bash)."""
+        script = f"exec 3<>/dev/tcp/{shlex.quote(host)}/{int(port)}"
+        result = self.exec(component, ["timeout", str(timeout), "bash", "-c", script], timeout=timeout + 20)
+        if result.exit_code not in (0, 1, 124):
+            raise AssertionError(f"probe from {component} could not run: exit {result.exit_code} {result.stderr.strip()}")
+        return result.exit_code == 0
+
+    def service(self, name: str) -> client.V1Service:
+        return self.kube.core.read_namespaced_service(f"{chart.RELEASE}-{name}", self.namespace)
+
+    def services(self) -> list[client.V1Service]:
+        found = self.kube.core.list_namespaced_service(
+            self.namespace, label_selector=f"app.kubernetes.io/instance={chart.RELEASE}").items
+        if not found:
+            raise NothingFound(f"no services of release {chart.RELEASE} in {self.namespace}")
+        return found
+
+    def url(self, service: str) -> str:
+        """Where the harness reaches a service from outside: NodePort on 127.0.0.1, or its load balancer."""
+        svc = self.service(service)
+        port = svc.spec.ports[0]
+        if svc.spec.type == "LoadBalancer":
+            ingress = (svc.status.load_balancer.ingress or [None])[0]
+            if ingress is None:
+                raise NothingFound(f"service {svc.metadata.name} has no load-balancer address yet")
+            return f"http://{ingress.ip or ingress.hostname}:{port.port}"
+        if not port.node_port:
+            raise NothingFound(f"service {svc.metadata.name} is {svc.spec.type}: not reachable from the harness")
+        return f"http://127.0.0.1:{port.node_port}"
+
+    def secret(self, key: str) -> str:
+        """A generated credential, read from the release's Secret (never stored in the repo)."""
+        for secret in self.kube.core.list_namespaced_secret(self.namespace).items:
+            if secret.type == "Opaque" and secret.data and key in secret.data:
+                return base64.b64decode(secret.data[key]).decode()
+        raise NothingFound(f"no Secret in {self.namespace} holds key {key!r}")
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url("nginx"), timeout=10)
+
+    def admin_token(self) -> str:
+        with self.api() as api:
+            resp = api.post("/api/v1/auth/login", json={"username": "admin", "password": self.secret("ADMIN_PASSWORD")})
+            resp.raise_for_status()
+            return resp.json()["access_token"]

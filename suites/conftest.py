@@ -1,0 +1,51 @@
+"""The deployed stack every suite talks to; evidence is collected for every failure.
+
+The stack is deployed once (the chosen profile, onto the cluster the kubeconfig
+names or the embedded one) before any suite runs; under pytest-xdist the first
+worker deploys and the others find it unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from ms5harness import paths
+from ms5harness.errors import HarnessError
+from ms5harness.verify.stack import Stack
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="session")
+def stack(request, target) -> Stack:
+    from ms5harness import deploy
+    from ms5harness.kube.target import machine_lock
+
+    namespace, profile = request.config.getoption("--namespace"), request.config.getoption("--profile")
+    try:
+        with machine_lock():
+            deploy.deploy(target, profile, namespace, echo=lambda _m: None)
+    except HarnessError as err:
+        pytest.exit(f"error: the stack did not deploy: {err.one_line()}", returncode=4)
+    return Stack(target, namespace, profile)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    if report.failed and stack is not None and report.when == "call":
+        from ms5harness.reports.evidence import collect
+
+        run_dir = Path(os.environ.get("MS5H_RUN_DIR") or paths.reports_dir() / "latest")
+        out = run_dir / "evidence" / re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[:120]
+        try:
+            collect(stack.kube, stack.namespace, out)
+            report.sections.append(("evidence", f"pod logs, events and describe output: {out}"))
+        except Exception as err:  # evidence is best effort; the failure itself stands
+            report.sections.append(("evidence", f"could not collect evidence: {err}"))

@@ -1,0 +1,65 @@
+"""Access control: each ServiceAccount may do what its workload needs and nothing more;
+secrets are readable only by those that need them."""
+
+import pytest
+from kubernetes import client
+
+# ServiceAccount (without the release prefix) -> (verb, resource) pairs it must be allowed.
+NEEDS = {
+    "postgres": [("get", "endpoints"), ("patch", "endpoints"), ("list", "pods"), ("patch", "pods")],
+    "prometheus": [("list", "pods"), ("list", "services"), ("list", "endpoints")],
+}
+SAMPLE_FORBIDDEN = [("list", "secrets"), ("create", "pods"), ("delete", "deployments"), ("create", "rolebindings"),
+                    ("get", "nodes")]
+
+
+def may(stack, sa: str, verb: str, resource: str, group: str = "") -> bool:
+    groups = {"deployments": "apps", "rolebindings": "rbac.authorization.k8s.io"}
+    attrs = client.V1ResourceAttributes(verb=verb, resource=resource, namespace=stack.namespace,
+                                        group=groups.get(resource, group))
+    review = client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+        user=f"system:serviceaccount:{stack.namespace}:{sa}", resource_attributes=attrs))
+    return stack.kube.authz.create_subject_access_review(review).status.allowed
+
+
+def service_accounts(stack) -> list[str]:
+    found = [sa.metadata.name for sa in stack.kube.core.list_namespaced_service_account(
+        stack.namespace, label_selector="app.kubernetes.io/instance=ms5").items]
+    assert len(found) >= 8, f"expected one ServiceAccount per workload, found {found}"
+    return found
+
+
+def test_one_service_account_per_workload(stack):
+    accounts = set(service_accounts(stack))
+    for pod in stack.kube.core.list_namespaced_pod(stack.namespace, label_selector="app.kubernetes.io/instance=ms5").items:
+        assert pod.spec.service_account_name in accounts, f"{pod.metadata.name} runs as {pod.spec.service_account_name}"
+
+
+@pytest.mark.parametrize("component", sorted(NEEDS))
+def test_service_account_may_do_what_it_needs(stack, component):
+    sa = f"ms5-{component}"
+    for verb, resource in NEEDS[component]:
+        assert may(stack, sa, verb, resource), f"{sa} may not {verb} {resource}"
+
+
+def test_no_service_account_may_do_the_forbidden_sample(stack):
+    for sa in service_accounts(stack):
+        for verb, resource in SAMPLE_FORBIDDEN:
+            if (verb, resource) in NEEDS.get(sa.removeprefix("ms5-"), []):
+                continue
+            assert not may(stack, sa, verb, resource), f"{sa} may {verb} {resource}"
+
+
+def test_secrets_are_readable_by_no_workload(stack):
+    """Workloads get credentials as environment from the kubelet; none needs to read Secrets via the API."""
+    for sa in service_accounts(stack):
+        assert not may(stack, sa, "get", "secrets"), f"{sa} may read secrets"
+
+
+def test_token_automount_is_off_where_unused(stack):
+    needs_api = {f"ms5-{c}" for c in NEEDS}
+    for pod in stack.kube.core.list_namespaced_pod(stack.namespace, label_selector="app.kubernetes.io/instance=ms5").items:
+        mounted = any(v.projected and any(s.service_account_token for s in v.projected.sources or [])
+                      for v in pod.spec.volumes or [])
+        if pod.spec.service_account_name not in needs_api:
+            assert not mounted, f"{pod.metadata.name} mounts an API token it does not use"

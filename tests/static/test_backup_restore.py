@@ -1,0 +1,88 @@
+"""The documented Postgres restore, run against a deployed release (manifests/README.md, "Restore").
+
+Writes a marker row, runs the backup CronJob as a Job, changes the data, stops the writers, runs the
+restore CronJob as a Job, and checks the database is back to the backup's state (the marker is back,
+a table created after the backup is gone). Needs the `kubeconfig` fixture and a release deployed in
+the namespace of --namespace (default ms5); skips, saying so, when there is none.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ms5harness.cluster.build import binary
+
+NAMESPACE = "ms5"
+WRITERS = ("ms5-backend", "ms5-celery-worker", "ms5-celery-beat")
+
+
+def kubectl(kubeconfig: Path, *args: str, check: bool = True, timeout: int = 120) -> str:
+    cmd = [str(binary("kubectl")), "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args[:3])}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def run_cronjob(kubeconfig: Path, cronjob: str, timeout: int) -> dict:
+    """Run a CronJob's template now; returns the one JSON line the tools scripts print."""
+    name = f"{cronjob.removeprefix('ms5-')}-test-{uuid.uuid4().hex[:6]}"
+    kubectl(kubeconfig, "create", "job", f"--from=cronjob/{cronjob}", name)
+    try:
+        done = subprocess.run(
+            [str(binary("kubectl")), "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "wait",
+             "--for=condition=complete", f"job/{name}", f"--timeout={timeout}s"],
+            capture_output=True, text=True, timeout=timeout + 30,
+        )
+        logs = kubectl(kubeconfig, "logs", f"job/{name}", check=False)
+        assert done.returncode == 0, f"{name} did not complete: {logs[-800:]}"
+        return json.loads(logs.splitlines()[-1])
+    finally:
+        kubectl(kubeconfig, "delete", "job", name, "--wait=false", check=False)
+
+
+@pytest.mark.cluster
+@pytest.mark.destructive
+def test_postgres_backup_and_documented_restore(kubeconfig, request):
+    global NAMESPACE
+    NAMESPACE = request.config.getoption("--namespace", default="ms5")
+    if subprocess.run(
+        [str(binary("kubectl")), "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "get", "cronjob", "ms5-postgres-restore"],
+        capture_output=True,
+    ).returncode != 0:
+        pytest.skip(f"no MS5 release in namespace {NAMESPACE}: deploy the chart first")
+    primary = kubectl(kubeconfig, "get", "pod", "-l", "app.kubernetes.io/component=postgres,role=master",
+                      "-o", "jsonpath={.items[0].metadata.name}")
+    assert primary, "no Patroni primary"
+
+    def psql(sql: str) -> str:
+        script = 'PGPASSWORD="$APP_PASSWORD" psql -h 127.0.0.1 -U "$APP_USER" -d "$APP_DB" -tAX -v ON_ERROR_STOP=1 -c "$1"'
+        return kubectl(kubeconfig, "exec", primary, "-c", "postgres", "--", "sh", "-c", script, "_", sql)
+
+    marker = uuid.uuid4().hex
+    psql(f"CREATE TABLE IF NOT EXISTS ms5_restore_probe(marker text); TRUNCATE ms5_restore_probe; "
+         f"INSERT INTO ms5_restore_probe VALUES ('{marker}')")
+    backup = run_cronjob(kubeconfig, "ms5-postgres-backup", 300)
+    assert backup["ok"] and backup["key"].endswith(".dump")
+
+    psql("DELETE FROM ms5_restore_probe; CREATE TABLE ms5_restore_after_backup(x int)")
+    replicas = {d: kubectl(kubeconfig, "get", "deploy", d, "-o", "jsonpath={.spec.replicas}") for d in WRITERS}
+    try:
+        for d in WRITERS:
+            kubectl(kubeconfig, "scale", "deploy", d, "--replicas=0")
+        for d in WRITERS:
+            kubectl(kubeconfig, "wait", "--for=delete", "pod", "-l",
+                    f"app.kubernetes.io/component={d.removeprefix('ms5-')}", "--timeout=120s", check=False, timeout=150)
+        restore = run_cronjob(kubeconfig, "ms5-postgres-restore", 600)
+        assert restore["ok"] and restore["key"] >= backup["key"]
+    finally:
+        for d, n in replicas.items():
+            kubectl(kubeconfig, "scale", "deploy", d, f"--replicas={n or 1}", check=False)
+    assert psql("SELECT marker FROM ms5_restore_probe") == marker
+    assert psql("SELECT to_regclass('ms5_restore_after_backup') IS NULL") == "t"
+    psql("DROP TABLE ms5_restore_probe")
