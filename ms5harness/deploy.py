@@ -25,7 +25,8 @@ from ms5harness.images.catalog import project_images
 from ms5harness.kube.target import Target, machine_lock
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
-STUCK_REASONS = {"ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError"}
+STUCK_REASONS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                 "CreateContainerConfigError"}
 
 
 @dataclass
@@ -94,6 +95,12 @@ def planned_manifest(target: Target, profile: str, namespace: str, set_values: d
     release = json.loads(out.stdout)
     return release.get("manifest", "") + "".join(
         f"---\n# Source: {h['path']}\n{h['manifest']}\n" for h in release.get("hooks", []))
+
+
+def documents(manifest: str) -> list[dict]:
+    """The objects of a manifest stream, in a stable order: formatting differences do not count."""
+    docs = [d for d in yaml.safe_load_all(manifest) if d]
+    return sorted(docs, key=lambda d: (d.get("kind", ""), d.get("metadata", {}).get("name", "")))
 
 
 def ensure_namespace(target: Target, objects: list[dict], namespace: str) -> None:
@@ -202,7 +209,7 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
             echo(f"provisioned {created} local volumes")
     ensure_namespace(target, objects, namespace)
     installed = release_manifest(target, namespace)
-    changed = installed is None or installed.strip() != planned_manifest(target, profile, namespace, values).strip()
+    changed = installed is None or documents(installed) != documents(planned_manifest(target, profile, namespace, values))
     if changed:
         echo(f"helm upgrade --install {chart.RELEASE} ({profile} profile) into namespace {namespace}")
         # Helm blocks on its hooks (migrations, bucket setup) until --timeout.

@@ -38,7 +38,7 @@ def worker_task_count(stack, task: str) -> float:
                         "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9808/metrics',timeout=5).read().decode())"])
     total = 0.0
     for line in result.stdout.splitlines():
-        if line.startswith("celery_tasks_total{") and f'task="{task}"' in line and 'state="succeeded"' in line:
+        if line.startswith("celery_tasks_total{") and f'task="{task}"' in line and 'state="SUCCESS"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -53,7 +53,7 @@ def test_beat_enqueues_scheduled_tasks_that_workers_run(stack):
 def test_flower_lists_the_live_workers(stack):
     user_pass = stack.secret("FLOWER_BASIC_AUTH")
     code = ("import base64,json,urllib.request;"
-            "r=urllib.request.Request('http://127.0.0.1:5555/api/workers?refresh=1',"
+            "r=urllib.request.Request('http://127.0.0.1:5555/flower/api/workers?refresh=1',"
             f"headers={{'Authorization':'Basic '+base64.b64encode({user_pass!r}.encode()).decode()}});"
             "print(json.dumps(sorted(json.load(urllib.request.urlopen(r,timeout=20)))))")
     result = stack.exec("flower", ["python", "-c", code], timeout=40)

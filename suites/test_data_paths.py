@@ -10,11 +10,17 @@ import pytest
 
 def backend_python(stack, code: str, timeout: float = 60) -> dict:
     """Run Python in a backend pod (its venv, its environment) and return the JSON it prints."""
-    result = stack.exec("backend", ["python", "-c", textwrap.dedent(code)], timeout=timeout)
+    result = stack.exec("backend", ["python", "-c", textwrap.dedent(code) if code.startswith("\n    ") else code],
+                        timeout=timeout)
     assert result.exit_code == 0, f"probe failed: {result.stderr.strip()[-800:]}"
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines, "probe printed nothing"
     return json.loads(lines[-1])
+
+
+def pg(body: str) -> str:
+    """The shared connection helpers followed by a test's own probe code."""
+    return PG + textwrap.dedent(body)
 
 
 PG = """
@@ -28,7 +34,7 @@ def dsn(host=None):
 
 def test_primary_write_is_read_back_and_reaches_the_replica(stack):
     marker = f"harness-{uuid.uuid4().hex[:8]}"
-    out = backend_python(stack, PG + f"""
+    out = backend_python(stack, pg(f"""
     async def main():
         primary = await asyncpg.connect(dsn(), timeout=5)
         await primary.execute("CREATE TABLE IF NOT EXISTS harness_probe (marker text PRIMARY KEY, at timestamptz DEFAULT now())")
@@ -46,25 +52,25 @@ def test_primary_write_is_read_back_and_reaches_the_replica(stack):
         print(json.dumps(dict(read_back=read_back, primary_in_recovery=in_recovery, seen=seen,
                               replica_in_recovery=replica_in_recovery)))
     asyncio.run(main())
-    """)
+    """))
     assert out["read_back"] == 1 and out["primary_in_recovery"] is False
     assert out["replica_in_recovery"] is True, "ms5-postgres-read answered from a primary"
     assert out["seen"] == 1, "the replica never saw the primary's write (10 s)"
 
 
 def test_migrations_are_recorded(stack):
-    out = backend_python(stack, PG + """
+    out = backend_python(stack, pg("""
     async def main():
         conn = await asyncpg.connect(dsn(), timeout=5)
         rows = await conn.fetch("SELECT version FROM factory_telemetry.schema_migrations ORDER BY version")
         print(json.dumps([r["version"] for r in rows]))
     asyncio.run(main())
-    """)
+    """))
     assert out[:3] == ["0001", "0002", "0003"], out
 
 
 def test_timescaledb_presence_is_reported(stack, record_property):
-    out = backend_python(stack, PG + """
+    out = backend_python(stack, pg("""
     async def main():
         conn = await asyncpg.connect(dsn(), timeout=5)
         ext = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
@@ -73,7 +79,7 @@ def test_timescaledb_presence_is_reported(stack, record_property):
             hyper = [r[0] for r in await conn.fetch("SELECT hypertable_name FROM timescaledb_information.hypertables")]
         print(json.dumps(dict(version=ext, hypertables=hyper)))
     asyncio.run(main())
-    """)
+    """))
     record_property("timescaledb", out["version"] or "not present")
     if out["version"]:
         assert {"oee_calculations", "metric_hist"} <= set(out["hypertables"]), out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +20,27 @@ from ms5harness.images.catalog import DockerfileImage
 from ms5harness.kube.client import Kube, connect
 
 LOCK = Path("/run/lock/ms5harness.lock")
+_held = threading.local()
 
 
 @contextmanager
 def machine_lock() -> Iterator[None]:
-    LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with LOCK.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    """Exclusive across processes, re-entrant within one (deploy inside a locked fixture)."""
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
         try:
             yield
         finally:
+            _held.depth -= 1
+        return
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 

@@ -109,6 +109,8 @@ def exec_in_pod(kube: Kube, namespace: str, pod: str, command: list[str], contai
     if resp.is_open():
         resp.close()
         return ExecResult("".join(out), "".join(err) + f"\n(timed out after {timeout:.0f}s)", 124)
+    out.append(resp.read_stdout() or "")  # what arrived with the close
+    err.append(resp.read_stderr() or "")
     code = resp.returncode
     resp.close()
     return ExecResult("".join(out), "".join(err), 0 if code is None else int(code))
