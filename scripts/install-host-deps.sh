@@ -7,6 +7,7 @@ PACKAGES=(
   containerd runc containernetworking-plugins iptables ipset conntrack iproute2 kmod util-linux
   mmdebstrap buildah fuse-overlayfs uidmap catatonit
   postgresql-15 redis-server
+  prometheus prometheus-alertmanager
   ca-certificates curl
 )
 missing=()
@@ -18,10 +19,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts some of them as services on install; the harness runs its own instances.
+  # Only processes with Debian's default command lines are stopped, never the harness's.
+  for pattern in '^/usr/bin/containerd$' '^/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql' \
+                 '^/usr/bin/redis-server 127.0.0.1:6379' '^/usr/bin/prometheus( |$)' '^/usr/bin/prometheus-alertmanager( |$)'; do
+    pkill -f "$pattern" 2>/dev/null || true
+  done
 fi
-# Debian starts services on install where it can; the harness runs its own instances.
-for svc in containerd postgresql redis-server; do
-  pkill -f "^/usr/bin/$svc" 2>/dev/null || true
-done
-pkill -x redis-server 2>/dev/null || true
 exit 0

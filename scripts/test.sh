@@ -23,7 +23,7 @@ pytest_run() {  # venv, name, args...: pytest exit 5 (nothing collected) counts 
 
 pytest_run backend/.venv backend backend/tests
 backend_rc=$?
-pytest_run .venv main -m "not destructive" "$@"
+pytest_run .venv main -m "not destructive" tests "$@"
 main_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown

@@ -20,6 +20,20 @@ PEER_SIDE, PEER_IP = "ms5h-out1", "198.18.0.2"
 PORT = 8080
 
 
+# Accepts and closes connections for at most ten minutes: a bounded listener.
+LISTENER = """
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64); s.settimeout(1)
+end = time.monotonic() + 600
+while time.monotonic() < end:
+    try:
+        s.accept()[0].close()
+    except socket.timeout:
+        pass
+"""
+
+
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
 
@@ -45,10 +59,10 @@ def outside_host() -> Iterator[tuple[str, int]]:
         _ip("-n", NETNS, "link", "set", PEER_SIDE, "up")
         _ip("-n", NETNS, "link", "set", "lo", "up")
         _ip("-n", NETNS, "route", "add", "default", "via", HOST_IP)
-        server = subprocess.Popen(["ip", "netns", "exec", NETNS, sys.executable, "-m", "http.server", str(PORT),
-                                   "--bind", PEER_IP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(["ip", "netns", "exec", NETNS, sys.executable, "-c", LISTENER, PEER_IP, str(PORT)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            for _ in range(50):
+            for _ in range(100):
                 if subprocess.run(["ip", "netns", "exec", NETNS, "bash", "-c", f"exec 3<>/dev/tcp/{PEER_IP}/{PORT}"],
                                   capture_output=True).returncode == 0:
                     break
