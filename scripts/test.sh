@@ -3,7 +3,8 @@
 #   1. the backend's tests, in its own venv, against real PostgreSQL/Redis/S3 on loopback;
 #   2. unit, cluster, static and suite tests in one pytest run (brings the embedded
 #      cluster up, or uses $MS5H_KUBECONFIG);
-#   3. the destructive `cluster down` checks, last, on their own.
+#   3. the verification suites against the deployed stack (pytest-xdist, 2 workers);
+#   4. the destructive `cluster down` checks, last, on their own.
 # Reports land in reports/<run id>/. Extra arguments go to the first pytest run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ pytest_run backend/.venv backend backend/tests
 backend_rc=$?
 pytest_run .venv main -m "not destructive" tests "$@"
 main_rc=$?
+# The verification suites against the stack the deploy tests left running, two workers.
+pytest_run .venv suites -n 2 suites
+suites_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown
   down_rc=$?
@@ -32,4 +36,5 @@ else
   down_rc=0
 fi
 echo "reports: $out"
-[[ $backend_rc -eq 0 && $main_rc -eq 0 && $down_rc -eq 0 ]]
+.venv/bin/python -c "from pathlib import Path; from ms5harness.reports.html import write_report; print('html:', write_report(Path('$out'), 'MS5 harness tests $run_id'))"
+[[ $backend_rc -eq 0 && $main_rc -eq 0 && $suites_rc -eq 0 && $down_rc -eq 0 ]]

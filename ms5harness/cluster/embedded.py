@@ -141,8 +141,11 @@ class EmbeddedCluster:
             self._apply(addons.coredns(spec) + addons.metrics_server(spec))
             self._wait_addons()
         except BaseException:
-            self.echo("cluster did not come up; tearing down what was started")
-            self.down(quiet=True)
+            if running:  # never destroy a cluster (and its workloads) this call did not start
+                self.echo("cluster is not healthy; it was already running, so it is left as it is")
+            else:
+                self.echo("cluster did not come up; tearing down what was started")
+                self.down(quiet=True)
             raise
         self.echo(f"cluster ready in {time.monotonic() - started:.1f}s")
         self.echo(f"kubeconfig: {spec.admin_kubeconfig}")
