@@ -63,9 +63,12 @@ class Run:
         return f"<table><tr><th>step</th><th>outcome</th><th>time</th><th>detail</th></tr>{rows}</table>"
 
 
-def run_pytest(run: Run, name: str, args: list[str], kubeconfig: Path) -> str:
+def run_pytest(run: Run, name: str, args: list[str], kubeconfig: Path | None) -> str:
+    """pytest in a child process; with no kubeconfig it finds the (running) embedded cluster itself."""
     junit = run.directory / f"junit-{name}.xml"
-    env = {**os.environ, "MS5H_KUBECONFIG": str(kubeconfig), "MS5H_RUN_DIR": str(run.directory)}
+    env = {**os.environ, "MS5H_RUN_DIR": str(run.directory)}
+    if kubeconfig is not None:
+        env["MS5H_KUBECONFIG"] = str(kubeconfig)
     proc = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={junit}", *args],
                           cwd=paths.REPO_ROOT, env=env)
     if proc.returncode == 5:
@@ -93,11 +96,11 @@ def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: 
 
     try:
         if run.step("cluster", bring_up) and run.step("deploy", install):
-            target = holder["target"]
-            run.step("static", lambda: run_pytest(run, "static", ["tests/static", "-q"], target.kubeconfig))
+            user_kubeconfig = None if holder["target"].embedded is not None else holder["target"].kubeconfig
+            run.step("static", lambda: run_pytest(run, "static", ["tests/static", "-q"], user_kubeconfig))
             run.step("suites", lambda: run_pytest(
-                run, "suites", ["suites", "-q", "-n", "auto", f"--profile={profile}", f"--namespace={namespace}"],
-                target.kubeconfig))
+                run, "suites", ["suites", "-q", "-n", "2", f"--profile={profile}", f"--namespace={namespace}"],
+                user_kubeconfig))
     finally:
         target = holder.get("target")
         if target is not None and target.embedded is not None and not keep_cluster:
