@@ -288,8 +288,9 @@ def pod_cgroup_dirs() -> list[Path]:
     found: list[Path] = []
     for root in Path("/sys/fs/cgroup").iterdir():
         top = root / "kubepods"
-        if top.is_dir():
-            found += [p for p in top.rglob("*") if p.is_dir()] + [top]
+        # os.walk ignores directories that vanish mid-scan (pods being torn down); rglob raises.
+        for dirpath, _dirs, _files in os.walk(top):
+            found.append(Path(dirpath))
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
