@@ -22,7 +22,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ms5harness import paths  # noqa: E402
 from ms5harness.cluster import build  # noqa: E402
 from ms5harness.cluster.embedded import NAMES, EmbeddedCluster  # noqa: E402
 

@@ -55,7 +55,7 @@ def values_files(profile: str) -> list[Path]:
     return [CHART_DIR / f"values-{profile}.yaml"]
 
 
-def _set_args(set_values: dict | None) -> list[str]:
+def set_args(set_values: dict | None) -> list[str]:
     args: list[str] = []
     for key, value in (set_values or {}).items():
         args += ["--set-json", f"{key}={json.dumps(value)}"]
@@ -110,7 +110,7 @@ def template(
         cmd += ["-f", str(f)]
     for api in api_versions:
         cmd += ["--api-versions", api]
-    cmd += _set_args(set_values)
+    cmd += set_args(set_values)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise helm_failure(proc.stderr, "template")
@@ -128,7 +128,7 @@ def lint(profile: str, set_values: dict | None = None) -> str:
     cmd = [str(helm_binary()), "lint", str(CHART_DIR), "--strict", "--kube-version", KUBE_VERSION]
     for f in values_files(profile):
         cmd += ["-f", str(f)]
-    cmd += _set_args(set_values)
+    cmd += set_args(set_values)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise helm_failure(proc.stdout + proc.stderr, "lint")

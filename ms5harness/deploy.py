@@ -13,9 +13,9 @@ import json
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
+from kubernetes import client
 
 from ms5harness import chart
 from ms5harness.cluster import volumes
@@ -23,6 +23,7 @@ from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
 from ms5harness.images.catalog import project_images
 from ms5harness.kube.target import Target, machine_lock
+from ms5harness.kube.waits import poll
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 STUCK_REASONS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
@@ -86,7 +87,7 @@ def upgrade_args(profile: str, namespace: str, set_values: dict) -> list[str]:
     args = ["upgrade", "--install", chart.RELEASE, str(chart.CHART_DIR), "-n", namespace]
     for f in chart.values_files(profile):
         args += ["-f", str(f)]
-    return args + chart._set_args(set_values)
+    return args + chart.set_args(set_values)
 
 
 def planned_manifest(target: Target, profile: str, namespace: str, set_values: dict) -> str:
@@ -112,8 +113,6 @@ def ensure_namespace(target: Target, objects: list[dict], namespace: str) -> Non
     meta.setdefault("labels", {})["app.kubernetes.io/managed-by"] = "Helm"
     meta.setdefault("annotations", {}).update(
         {"meta.helm.sh/release-name": chart.RELEASE, "meta.helm.sh/release-namespace": namespace})
-    from kubernetes import client
-
     try:
         target.kube.core.create_namespace(ns_obj)
     except client.ApiException as err:
@@ -225,15 +224,11 @@ def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -
     if release_manifest(target, namespace) is not None:
         helm(target, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout", f"{int(timeout)}s")
         echo(f"uninstalled release {chart.RELEASE} from {namespace}")
-    from kubernetes import client
-
     try:
         target.kube.core.delete_namespace(namespace)
     except client.ApiException as err:
         if err.status != 404:
             raise
-    from ms5harness.kube.waits import poll
-
     def gone() -> bool:
         try:
             target.kube.core.read_namespace(namespace)

@@ -2,7 +2,6 @@
 reports bucket; beat enqueues its schedule; Flower sees the live workers."""
 
 import json
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 

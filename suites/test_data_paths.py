@@ -5,7 +5,6 @@ import json
 import textwrap
 import uuid
 
-import pytest
 
 
 def backend_python(stack, code: str, timeout: float = 60) -> dict:

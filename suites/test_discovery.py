@@ -1,6 +1,5 @@
 """Discovery: every Service resolves inside the cluster, has ready endpoints and answers on its ports."""
 
-import pytest
 
 from flows import allowed_source
 from ms5harness.verify.stack import COMPONENT

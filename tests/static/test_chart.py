@@ -6,7 +6,6 @@ Pure rendering needs only the helm binary; the server-side dry-run (marked `clus
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import uuid

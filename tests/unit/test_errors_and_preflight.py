@@ -1,7 +1,6 @@
 """Bad input gets one line naming the cause and the fix."""
 
 import socket
-from pathlib import Path
 
 import pytest
 

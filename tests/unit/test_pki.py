@@ -1,6 +1,5 @@
 """Certificates: identities RBAC expects, SANs clients dial, chains that verify."""
 
-import ipaddress
 
 import pytest
 from cryptography import x509
