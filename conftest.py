@@ -13,6 +13,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="cluster to test (default: $MS5H_KUBECONFIG, else the embedded cluster, started on demand)")
     group.addoption("--namespace", default="ms5", help="namespace of the MS5 stack (default: ms5)")
     group.addoption("--profile", default="local", choices=("local", "aks"), help="chart profile to deploy/verify")
+    group.addoption("--no-deploy", action="store_true",
+                    help="verify the stack exactly as it is deployed (no deploy, no repair); fail if it is absent")
 
 
 @pytest.fixture(scope="session")

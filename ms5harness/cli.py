@@ -1,4 +1,4 @@
-"""The `ms5harness` command line: cluster, images, deploy, manifests.
+"""The `ms5harness` command line: cluster, images, deploy, manifests, chaos, nightly.
 
 Every failure the user can act on is a HarnessError, printed as one line
 (`error: <cause> (fix: <fix>)`) with exit status 1; nothing prints a traceback.
@@ -115,6 +115,20 @@ def cmd_manifests(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from ms5harness.chaos import ledger
+    from ms5harness.kube import target as target_mod
+
+    kube = target_mod.resolve(args.kubeconfig).kube
+    if args.action == "pending":
+        entries = ledger.pending(kube, args.namespace)
+        print("\n".join(e["what"] for _, e in entries) if entries else "no fault left to roll back")
+        return 0
+    undone = ledger.undo_everything(kube, args.namespace)
+    print("\n".join(f"rolled back: {what}" for what in undone) if undone else "nothing to roll back")
+    return 0
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     from ms5harness import pipeline
 
@@ -153,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a chart value (JSON or text)")
             p.add_argument("--timeout", type=float, default=900, help="seconds for every workload to become ready")
         p.set_defaults(func=cmd_deploy)
+
+    chaos = sub.add_parser("chaos", help="faults injected by experiments and tests: list or roll back leftovers")
+    chaos.add_argument("action", choices=("pending", "rollback"))
+    chaos.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
+    chaos.add_argument("--namespace", default="ms5")
+    chaos.set_defaults(func=cmd_chaos)
 
     nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, report, teardown")
     nightly.add_argument("--kubeconfig", help="target cluster (default: the embedded cluster)")

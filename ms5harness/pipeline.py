@@ -98,9 +98,11 @@ def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: 
         if run.step("cluster", bring_up) and run.step("deploy", install):
             user_kubeconfig = None if holder["target"].embedded is not None else holder["target"].kubeconfig
             run.step("static", lambda: run_pytest(run, "static", ["tests/static", "-q"], user_kubeconfig))
-            run.step("suites", lambda: run_pytest(
-                run, "suites", ["suites", "-q", "-n", "2", f"--profile={profile}", f"--namespace={namespace}"],
-                user_kubeconfig))
+            stack_args = [f"--profile={profile}", f"--namespace={namespace}"]
+            run.step("suites", lambda: run_pytest(run, "suites", ["suites", "-q", "-n", "auto", *stack_args],
+                                                  user_kubeconfig))
+            run.step("breakage", lambda: run_pytest(run, "breakage", ["tests/breakage", "-q", *stack_args],
+                                                    user_kubeconfig))
     finally:
         target = holder.get("target")
         if target is not None and target.embedded is not None and not keep_cluster:

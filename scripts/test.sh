@@ -3,8 +3,10 @@
 #   1. the backend's tests, in its own venv, against real PostgreSQL/Redis/S3 on loopback;
 #   2. unit, cluster, static and suite tests in one pytest run (brings the embedded
 #      cluster up, or uses $MS5H_KUBECONFIG);
-#   3. the verification suites against the deployed stack (pytest-xdist, 2 workers);
-#   4. the destructive `cluster down` checks, last, on their own.
+#   3. the verification suites against the deployed stack (pytest-xdist, one worker per core);
+#   4. one deliberate breakage per suite (tests/breakage): each suite must turn red, then green
+#      after the rollback; alone, since the faults would fail the suites running beside them;
+#   5. the destructive `cluster down` checks, last, on their own.
 # Reports land in reports/<run id>/. Extra arguments go to the first pytest run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +26,13 @@ pytest_run() {  # venv, name, args...: pytest exit 5 (nothing collected) counts 
 
 pytest_run backend/.venv backend backend/tests
 backend_rc=$?
-pytest_run .venv main -m "not destructive" tests "$@"
+pytest_run .venv main -m "not destructive and not breakage" tests "$@"
 main_rc=$?
-# The verification suites against the stack the deploy tests left running, two workers.
-pytest_run .venv suites -n 2 suites
+# The verification suites against the stack the deploy tests left running.
+pytest_run .venv suites -n auto suites
 suites_rc=$?
+pytest_run .venv breakage -m breakage tests/breakage
+breakage_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown
   down_rc=$?
@@ -37,4 +41,4 @@ else
 fi
 echo "reports: $out"
 .venv/bin/python -c "from pathlib import Path; from ms5harness.reports.html import write_report; print('html:', write_report(Path('$out'), 'MS5 harness tests $run_id'))"
-[[ $backend_rc -eq 0 && $main_rc -eq 0 && $suites_rc -eq 0 && $down_rc -eq 0 ]]
+[[ $backend_rc -eq 0 && $main_rc -eq 0 && $suites_rc -eq 0 && $breakage_rc -eq 0 && $down_rc -eq 0 ]]

@@ -2,7 +2,9 @@
 
 The stack is deployed once (the chosen profile, onto the cluster the kubeconfig
 names or the embedded one) before any suite runs; under pytest-xdist the first
-worker deploys and the others find it unchanged.
+worker deploys and the others find it unchanged. With --no-deploy the stack is
+verified exactly as it stands (a deploy would repair the very faults that
+tests/breakage injects, and on a shared cluster the release is not ours to change).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ms5harness import paths
+from ms5harness import chart, paths
 from ms5harness.errors import HarnessError
 from ms5harness.verify.stack import Stack
 
@@ -26,6 +28,11 @@ def stack(request, target) -> Stack:
     from ms5harness.kube.target import machine_lock
 
     namespace, profile = request.config.getoption("--namespace"), request.config.getoption("--profile")
+    if request.config.getoption("--no-deploy"):
+        if deploy.release_manifest(target, namespace) is None:
+            pytest.exit(f"error: --no-deploy, but release {chart.RELEASE} is not installed in namespace {namespace} "
+                        "(fix: run `ms5harness deploy` or drop --no-deploy)", returncode=4)
+        return Stack(target, namespace, profile)
     try:
         with machine_lock():
             deploy.deploy(target, profile, namespace, echo=lambda _m: None)

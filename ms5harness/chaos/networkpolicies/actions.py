@@ -1,0 +1,102 @@
+"""Network faults made of NetworkPolicy: partitions between components, and an allow-all mistake."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from kubernetes import client
+
+from ms5harness.chaos import ledger, session
+from ms5harness.kube.client import Kube
+
+COMPONENT = "app.kubernetes.io/component"
+ALLOW_ALL = "ms5h-chaos-allow-all"
+
+
+def selects(peer: dict, component: str) -> bool:
+    """A same-namespace peer whose pod selector names exactly this component."""
+    return "namespaceSelector" not in peer and \
+        ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(COMPONENT) == component
+
+
+def without_peer(rules: list[dict], component: str) -> list[dict]:
+    """Ingress rules with every peer naming `component` removed; rules left without peers go too
+    (an empty `from` would admit everyone, the opposite of a partition)."""
+    kept = []
+    for rule in rules:
+        peers = rule.get("from")
+        if not peers:
+            kept.append(rule)
+            continue
+        remaining = [p for p in peers if not selects(p, component)]
+        if remaining:
+            kept.append({**rule, "from": remaining})
+    return kept
+
+
+def partition(source: str, destination: str, configuration: dict | None = None,
+              secrets: dict | None = None) -> list[str]:
+    """Refuse `source` -> `destination` by removing the rules that admit it from the destination's
+    policies; returns the policies changed (their specs are restored on rollback).
+
+    Open connections survive a policy change (policy engines accept established flows), so on
+    a node where `conntrack` runs (the embedded cluster) they are cut as well.
+    """
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    changed = []
+    for policy in kube.networking.list_namespaced_network_policy(namespace).items:
+        spec = kube.api.sanitize_for_serialization(policy.spec)
+        if (spec.get("podSelector", {}).get("matchLabels") or {}).get(COMPONENT) != destination:
+            continue
+        ingress = spec.get("ingress") or []
+        narrowed = without_peer(ingress, source)
+        if narrowed == ingress:
+            continue
+        name = policy.metadata.name
+        ledger.record(kube, namespace, f"networkpolicy/{name} admits {source} again",
+                      f"{__name__}.restore_spec", name=name, spec=spec)
+        kube.networking.patch_namespaced_network_policy(
+            name, namespace, [{"op": "replace", "path": "/spec/ingress", "value": narrowed}])
+        changed.append(name)
+    if not changed:
+        raise session.ActivityFailed(f"no NetworkPolicy in {namespace} admits {source} to {destination}")
+    cut_open_connections(kube, namespace, source, destination)
+    return changed
+
+
+def cut_open_connections(kube: Kube, namespace: str, source: str, destination: str) -> None:
+    if shutil.which("conntrack") is None:
+        return
+    ips = {c: [p.status.pod_ip for p in kube.core.list_namespaced_pod(
+        namespace, label_selector=session.component_selector(c)).items if p.status.pod_ip]
+        for c in (source, destination)}
+    for src in ips[source]:
+        for dst in ips[destination]:  # direct to the pod, and through a Service address (DNAT to the pod)
+            for match in (["-d", dst], ["--reply-src", dst]):
+                subprocess.run(["conntrack", "-D", "-s", src, *match], capture_output=True, timeout=10)
+
+
+def restore_spec(kube: Kube, namespace: str, name: str, spec: dict) -> None:
+    kube.networking.patch_namespaced_network_policy(name, namespace, [{"op": "replace", "path": "/spec", "value": spec}])
+
+
+def allow_all(configuration: dict | None = None, secrets: dict | None = None) -> str:
+    """Add the policy every isolation audit fears: all pods may send and receive anything."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    ledger.record(kube, namespace, f"networkpolicy/{ALLOW_ALL} removed", f"{__name__}.delete_policy", name=ALLOW_ALL)
+    kube.networking.create_namespaced_network_policy(namespace, client.V1NetworkPolicy(
+        metadata=client.V1ObjectMeta(name=ALLOW_ALL),
+        spec=client.V1NetworkPolicySpec(pod_selector=client.V1LabelSelector(),
+                                        policy_types=["Ingress", "Egress"],
+                                        ingress=[client.V1NetworkPolicyIngressRule()],
+                                        egress=[client.V1NetworkPolicyEgressRule()])))
+    return ALLOW_ALL
+
+
+def delete_policy(kube: Kube, namespace: str, name: str) -> None:
+    try:
+        kube.networking.delete_namespaced_network_policy(name, namespace)
+    except client.ApiException as err:
+        if err.status != 404:
+            raise

@@ -1,0 +1,25 @@
+"""Pod probes: which pods of a component run and are ready."""
+
+from __future__ import annotations
+
+from ms5harness.chaos import session
+from ms5harness.kube.waits import WaitTimeout, poll
+
+
+def ready_pods(kube, namespace: str, component: str, label_selector: str = "") -> list[str]:
+    selector = ",".join(filter(None, [session.component_selector(component), label_selector]))
+    return sorted(p.metadata.name for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+                  if p.metadata.deletion_timestamp is None and p.status.phase == "Running"
+                  and all(c.ready for c in p.status.container_statuses or [False]))
+
+
+def pods_ready(component: str, count: int = 1, label_selector: str = "", timeout: float = 0,
+               configuration: dict | None = None, secrets: dict | None = None) -> bool:
+    """At least `count` ready pods of the component, waiting up to `timeout` seconds for them."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    try:
+        poll(f"{count} ready {component} pod(s)", lambda: ready_pods(kube, namespace, component, label_selector),
+             lambda names: len(names) >= count, timeout=timeout, interval=2)
+    except WaitTimeout:
+        return False
+    return True
