@@ -55,6 +55,14 @@ def values_files(profile: str) -> list[Path]:
     return [CHART_DIR / f"values-{profile}.yaml"]
 
 
+def image_registry(profile: str) -> str:
+    """Where the profile's pods pull project images from (global.imageRegistry)."""
+    registry = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["global"]["imageRegistry"]
+    for path in values_files(profile):
+        registry = (yaml.safe_load(path.read_text()).get("global") or {}).get("imageRegistry", registry)
+    return registry
+
+
 def set_args(set_values: dict | None) -> list[str]:
     args: list[str] = []
     for key, value in (set_values or {}).items():

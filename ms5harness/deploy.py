@@ -63,15 +63,15 @@ def helm(target: Target, *args: str, check: bool = True) -> subprocess.Completed
 
 
 def image_values(target: Target, echo) -> dict:
-    """Build and load every project image the chart knows; their content tags go into the values."""
-    if target.embedded is None:
-        return {}
+    """Every project image the chart knows, by content tag. The embedded node gets them built and
+    imported here; any other cluster pulls them from its registry (pushed as docs/aks.md shows)."""
     keys = set(yaml.safe_load((chart.CHART_DIR / "values.yaml").read_text()).get("images", {}))
     wanted = [img for img in project_images() if img.key in keys]
-    socket = target.embedded.spec.containerd_socket
-    with machine_lock():
-        for img in wanted:
-            loader.load(socket, img.ref, builder.build(img, echo=echo))
+    if target.embedded is not None:
+        socket = target.embedded.spec.containerd_socket
+        with machine_lock():
+            for img in wanted:
+                loader.load(socket, img.ref, builder.build(img, echo=echo))
     return {f"images.{img.key}.tag": img.tag for img in wanted}
 
 

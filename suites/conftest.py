@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="session")
-def stack(request, target) -> Stack:
+def stack(request, target) -> Iterator[Stack]:
     from ms5harness import deploy
     from ms5harness.kube.target import machine_lock
 
@@ -32,13 +33,15 @@ def stack(request, target) -> Stack:
         if deploy.release_manifest(target, namespace) is None:
             pytest.exit(f"error: --no-deploy, but release {chart.RELEASE} is not installed in namespace {namespace} "
                         "(fix: run `ms5harness deploy` or drop --no-deploy)", returncode=4)
-        return Stack(target, namespace, profile)
-    try:
-        with machine_lock():
-            deploy.deploy(target, profile, namespace, echo=lambda _m: None)
-    except HarnessError as err:
-        pytest.exit(f"error: the stack did not deploy: {err.one_line()}", returncode=4)
-    return Stack(target, namespace, profile)
+    else:
+        try:
+            with machine_lock():
+                deploy.deploy(target, profile, namespace, echo=lambda _m: None)
+        except HarnessError as err:
+            pytest.exit(f"error: the stack did not deploy: {err.one_line()}", returncode=4)
+    stack = Stack(target, namespace, profile)
+    yield stack
+    stack.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

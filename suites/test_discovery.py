@@ -2,7 +2,7 @@
 
 
 from flows import allowed_source
-from ms5harness.verify.stack import COMPONENT
+from ms5harness.verify.stack import COMPONENT, container_port
 
 
 def fqdn(stack, svc) -> str:
@@ -51,9 +51,9 @@ def test_every_service_port_answers(stack):
     checked = 0
     for svc in stack.services():
         component = svc.spec.selector[COMPONENT]
+        pod = stack.pods(component)[0]
         for port in svc.spec.ports:
-            target = port.target_port if isinstance(port.target_port, int) else port.port
-            source = allowed_source(component, target)
+            source = allowed_source(component, container_port(pod, port))
             if source is None:
                 continue  # reached from the node only: covered by the entry-point and monitoring suites
             assert stack.connects(source, fqdn(stack, svc), port.port), \

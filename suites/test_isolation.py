@@ -11,11 +11,7 @@ from ms5harness.verify.outside import outside_host
 @pytest.fixture(scope="module", autouse=True)
 def policies_are_enforced(stack, request):
     """Preflight: a cluster that ignores NetworkPolicy would pass every 'refused' check by accident."""
-    from ms5harness.images.catalog import project_images
-
-    (toolbox,) = [i for i in project_images() if i.key == "toolbox"]
-    image = stack.target.ensure_image(toolbox)
-    with scratch_namespace(stack.kube, "policy-preflight", image) as ns:
+    with scratch_namespace(stack.kube, "policy-preflight", stack.toolbox_image()) as ns:
         server = ns.serve_http("server")
         ns.sleeper("client")
         assert ns.can_connect("client", server.status.pod_ip, 8080), "preflight pods cannot talk at all"
@@ -48,11 +44,7 @@ def test_flow_matrix(stack, source, destination, port):
 def test_no_component_reaches_an_outside_address(stack):
     if stack.target.embedded is None:
         pytest.skip("the outside test host is a network namespace on the embedded node; on AKS use its egress firewall")
-    from ms5harness.images.catalog import project_images
-
-    (toolbox,) = [i for i in project_images() if i.key == "toolbox"]
-    image = stack.target.ensure_image(toolbox)
-    with outside_host() as (address, port), scratch_namespace(stack.kube, "outside-control", image) as ns:
+    with outside_host() as (address, port), scratch_namespace(stack.kube, "outside-control", stack.toolbox_image()) as ns:
         ns.sleeper("control")
         assert ns.can_connect("control", address, port), "the outside test host is unreachable even without policy"
         for source in SOURCES:

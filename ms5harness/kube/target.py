@@ -53,12 +53,14 @@ class Target:
     def kubeconfig(self) -> Path:
         return self.kube.kubeconfig
 
-    def ensure_image(self, image: DockerfileImage) -> str:
-        """Build and import an image on the embedded node; on another cluster it must already be pullable."""
+    def ensure_image(self, image: DockerfileImage, registry: str = "") -> str:
+        """Build and import an image on the embedded node; another cluster pulls it from `registry`
+        (pushed there with the same content tag, docs/aks.md)."""
         if self.embedded is not None:
             with machine_lock():
                 loader.load(self.embedded.spec.containerd_socket, image.ref, builder.build(image))
-        return image.ref
+            return image.ref
+        return f"{registry}/{image.key}:{image.tag}" if registry else image.ref
 
 
 def resolve(kubeconfig: str | None, echo=print) -> Target:

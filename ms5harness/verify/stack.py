@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from kubernetes import client
 
 from ms5harness import chart
+from ms5harness.images.catalog import project_images
+from ms5harness.kube.portforward import Forward
 from ms5harness.kube.target import Target
 from ms5harness.kube.waits import ExecResult, exec_in_pod
 
@@ -24,11 +26,25 @@ class NothingFound(AssertionError):
     """A lookup that must find something found nothing: never a silent pass."""
 
 
+def container_port(pod: client.V1Pod, port: client.V1ServicePort) -> int:
+    """The pod port a Service port sends to (its targetPort may name a container port)."""
+    if port.target_port is None:
+        return port.port
+    if isinstance(port.target_port, int):
+        return port.target_port
+    for c in pod.spec.containers:
+        for p in c.ports or []:
+            if p.name == port.target_port:
+                return p.container_port
+    raise NothingFound(f"pod {pod.metadata.name} has no container port named {port.target_port!r}")
+
+
 @dataclass
 class Stack:
     target: Target
     namespace: str
     profile: str
+    forwards: dict[str, Forward] = field(default_factory=dict)
 
     @property
     def kube(self):
@@ -69,7 +85,8 @@ class Stack:
         return found
 
     def url(self, service: str) -> str:
-        """Where the harness reaches a service from outside: NodePort on 127.0.0.1, or its load balancer."""
+        """Where the harness reaches a service from outside: its load balancer, a NodePort on
+        127.0.0.1 (embedded cluster), else a port-forward to one of its pods (ClusterIP on AKS)."""
         svc = self.service(service)
         port = svc.spec.ports[0]
         if svc.spec.type == "LoadBalancer":
@@ -77,9 +94,21 @@ class Stack:
             if ingress is None:
                 raise NothingFound(f"service {svc.metadata.name} has no load-balancer address yet")
             return f"http://{ingress.ip or ingress.hostname}:{port.port}"
-        if not port.node_port:
-            raise NothingFound(f"service {svc.metadata.name} is {svc.spec.type}: not reachable from the harness")
-        return f"http://127.0.0.1:{port.node_port}"
+        if port.node_port and self.target.embedded is not None:
+            return f"http://127.0.0.1:{port.node_port}"
+        if service not in self.forwards:
+            pod = self.pods(svc.spec.selector[COMPONENT])[0]
+            self.forwards[service] = Forward(self.kube, self.namespace, pod.metadata.name, container_port(pod, port))
+        return f"http://127.0.0.1:{self.forwards[service].local_port}"
+
+    def toolbox_image(self) -> str:
+        """The harness's probe image, where this cluster's pods can run it."""
+        (toolbox,) = [i for i in project_images() if i.key == "toolbox"]
+        return self.target.ensure_image(toolbox, chart.image_registry(self.profile))
+
+    def close(self) -> None:
+        for forward in self.forwards.values():
+            forward.close()
 
     def secret(self, key: str) -> str:
         """A generated credential, read from the release's Secret (never stored in the repo)."""
