@@ -4,8 +4,9 @@
 #   2. unit, cluster, static and suite tests in one pytest run (brings the embedded
 #      cluster up, or uses $MS5H_KUBECONFIG);
 #   3. the verification suites against the deployed stack (pytest-xdist, one worker per core);
-#   4. one deliberate breakage per suite (tests/breakage): each suite must turn red, then green
-#      after the rollback; alone, since the faults would fail the suites running beside them;
+#   4. faults (tests/breakage, tests/chaos): one deliberate breakage per suite must turn it red,
+#      then green after the rollback; the chaos experiments run as typed and always roll back;
+#      alone, since the faults would fail the suites running beside them;
 #   5. the destructive `cluster down` checks, last, on their own.
 # Reports land in reports/<run id>/. Extra arguments go to the first pytest run.
 set -uo pipefail
@@ -15,6 +16,7 @@ scripts/bootstrap.sh || exit 1
 run_id=${MS5H_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
 out=reports/$run_id
 mkdir -p "$out"
+export MS5H_RUN_DIR=$PWD/$out  # evidence bundles and chaos journals land beside the JUnit files
 
 pytest_run() {  # venv, name, args...: pytest exit 5 (nothing collected) counts as a failure
   local venv=$1 name=$2; shift 2
@@ -26,13 +28,13 @@ pytest_run() {  # venv, name, args...: pytest exit 5 (nothing collected) counts 
 
 pytest_run backend/.venv backend backend/tests
 backend_rc=$?
-pytest_run .venv main -m "not destructive and not breakage" tests "$@"
+pytest_run .venv main -m "not destructive and not faults" tests "$@"
 main_rc=$?
 # The verification suites against the stack the deploy tests left running.
 pytest_run .venv suites -n auto suites
 suites_rc=$?
-pytest_run .venv breakage -m breakage tests/breakage
-breakage_rc=$?
+pytest_run .venv faults -m faults tests/breakage tests/chaos
+faults_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown
   down_rc=$?
@@ -41,4 +43,4 @@ else
 fi
 echo "reports: $out"
 .venv/bin/python -c "from pathlib import Path; from ms5harness.reports.html import write_report; print('html:', write_report(Path('$out'), 'MS5 harness tests $run_id'))"
-[[ $backend_rc -eq 0 && $main_rc -eq 0 && $suites_rc -eq 0 && $breakage_rc -eq 0 && $down_rc -eq 0 ]]
+[[ $backend_rc -eq 0 && $main_rc -eq 0 && $suites_rc -eq 0 && $faults_rc -eq 0 && $down_rc -eq 0 ]]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ms5harness import chart
-from ms5harness.cluster.spec import ClusterSpec
+from ms5harness import chart, paths
 from ms5harness.errors import HarnessError
 from ms5harness.kube.client import Kube, connect
 
@@ -17,7 +16,7 @@ DEFAULT_NAMESPACE = "ms5"
 def kube(configuration: dict | None = None) -> Kube:
     """configuration["kubeconfig"], else $MS5H_KUBECONFIG, else the running embedded cluster."""
     chosen = (configuration or {}).get("kubeconfig") or os.environ.get("MS5H_KUBECONFIG")
-    path = Path(chosen).expanduser() if chosen else ClusterSpec().admin_kubeconfig
+    path = Path(chosen).expanduser() if chosen else paths.state_dir() / "kubeconfig"  # where the embedded cluster writes it
     if not chosen and not path.exists():
         raise HarnessError("no kubeconfig for the experiment and the embedded cluster is not running",
                            "run `ms5harness cluster up && ms5harness deploy`, or set MS5H_KUBECONFIG")

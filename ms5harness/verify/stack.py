@@ -26,6 +26,14 @@ class NothingFound(AssertionError):
     """A lookup that must find something found nothing: never a silent pass."""
 
 
+def secret_value(kube, namespace: str, key: str) -> str:
+    """A generated credential, read from the release's Secret (never stored in the repo)."""
+    for secret in kube.core.list_namespaced_secret(namespace).items:
+        if secret.type == "Opaque" and secret.data and key in secret.data:
+            return base64.b64decode(secret.data[key]).decode()
+    raise NothingFound(f"no Secret in {namespace} holds key {key!r}")
+
+
 def container_port(pod: client.V1Pod, port: client.V1ServicePort) -> int:
     """The pod port a Service port sends to (its targetPort may name a container port)."""
     if port.target_port is None:
@@ -111,11 +119,7 @@ class Stack:
             forward.close()
 
     def secret(self, key: str) -> str:
-        """A generated credential, read from the release's Secret (never stored in the repo)."""
-        for secret in self.kube.core.list_namespaced_secret(self.namespace).items:
-            if secret.type == "Opaque" and secret.data and key in secret.data:
-                return base64.b64decode(secret.data[key]).decode()
-        raise NothingFound(f"no Secret in {self.namespace} holds key {key!r}")
+        return secret_value(self.kube, self.namespace, key)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url("nginx"), timeout=10)

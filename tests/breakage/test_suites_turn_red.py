@@ -28,7 +28,7 @@ from ms5harness.chaos.rbac.actions import grant
 from ms5harness.chaos.services.actions import change_selector
 from ms5harness.kube.target import machine_lock
 
-pytestmark = [pytest.mark.cluster, pytest.mark.breakage]
+pytestmark = [pytest.mark.cluster, pytest.mark.faults]
 
 
 @dataclass

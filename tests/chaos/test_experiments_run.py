@@ -1,0 +1,81 @@
+"""`chaos run experiments/<name>.json` works as typed against the deployed stack, and a run that
+is interrupted (Ctrl-C) or killed outright still leaves no fault behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ms5harness import deploy, paths
+from ms5harness.chaos import ledger
+from ms5harness.chaos.api.probes import seconds_until_ready
+from ms5harness.kube.target import machine_lock
+from ms5harness.kube.waits import poll
+
+pytestmark = [pytest.mark.cluster, pytest.mark.faults]
+CHAOS = Path(sys.executable).parent / "chaos"
+
+
+@pytest.fixture(scope="module")
+def namespace(request) -> str:
+    return request.config.getoption("--namespace")
+
+
+@pytest.fixture(scope="module")
+def environment(target, namespace, request) -> dict:
+    """What `chaos run` reads: the stack deployed and settled, no fault pending."""
+    ledger.undo_everything(target.kube, namespace)
+    with machine_lock():
+        deploy.deploy(target, request.config.getoption("--profile"), namespace, echo=lambda _m: None)
+    env = {**os.environ, "MS5H_NAMESPACE": namespace}
+    if request.config.getoption("--kubeconfig"):
+        env["MS5H_KUBECONFIG"] = request.config.getoption("--kubeconfig")
+    return env
+
+
+def chaos_run(experiment: str, journal: Path, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([str(CHAOS), "run", f"experiments/{experiment}.json", "--journal-path", str(journal)],
+                            cwd=paths.REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("experiment", ["db-failover", "redis-failover", "network-partition"])
+def test_experiment_holds_its_hypothesis(experiment, target, namespace, environment, tmp_path, record_property):
+    journal_path = Path(os.environ.get("MS5H_RUN_DIR") or tmp_path) / "journals" / f"{experiment}.json"
+    journal_path.parent.mkdir(parents=True, exist_ok=True)
+    proc = chaos_run(experiment, journal_path, environment)
+    output, _ = proc.communicate(timeout=600)
+    journal = json.loads(journal_path.read_text())
+    for run in journal["run"]:
+        record_property(run["activity"]["name"], json.dumps(run.get("output")))
+        print(f"{run['activity']['name']}: {run['status']} {json.dumps(run.get('output'))[:300]}")
+    assert proc.returncode == 0 and journal["status"] == "completed" and not journal["deviated"], output[-3000:]
+    assert all(run["status"] == "succeeded" for run in journal["run"]), output[-3000:]
+    assert ledger.pending(target.kube, namespace) == []
+
+
+@pytest.mark.parametrize("how", ["interrupted", "killed"])
+def test_a_partition_is_rolled_back_however_the_run_ends(how, target, namespace, environment, tmp_path):
+    kube = target.kube
+    before = kube.networking.read_namespaced_network_policy("ms5-postgres", namespace).spec.ingress
+    proc = chaos_run("network-partition", tmp_path / "journal.json", environment)
+    try:
+        poll("the partition applied", lambda: ledger.pending(kube, namespace), bool, timeout=120, interval=1)
+        proc.send_signal(signal.SIGINT if how == "interrupted" else signal.SIGKILL)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if how == "killed":  # nothing ran after SIGKILL: the fault is still recorded, and one command undoes it
+        assert ledger.pending(kube, namespace), "a killed run left no record of its fault"
+        cli = subprocess.run([str(CHAOS.parent / "ms5harness"), "chaos", "rollback", "--namespace", namespace],
+                             env=environment, capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0 and "rolled back: networkpolicy/ms5-postgres" in cli.stdout, cli.stderr
+    assert ledger.pending(kube, namespace) == []
+    assert kube.networking.read_namespaced_network_policy("ms5-postgres", namespace).spec.ingress == before
+    seconds_until_ready(timeout=120, configuration={"namespace": namespace})

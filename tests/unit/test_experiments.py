@@ -1,0 +1,30 @@
+"""Every experiment is valid Chaos Toolkit input and cannot leave a fault behind: it declares the
+rollback control and the ledger rollback, and its faults are actions of ms5harness.chaos."""
+
+import json
+from pathlib import Path
+
+import pytest
+from chaoslib.experiment import ensure_experiment_is_valid
+from chaoslib.loader import load_experiment
+
+from ms5harness.paths import REPO_ROOT
+
+EXPERIMENTS = sorted((REPO_ROOT / "experiments").glob("*.json"))
+
+
+def test_the_failovers_and_the_partition_exist():
+    assert {"db-failover.json", "redis-failover.json", "network-partition.json"} <= {p.name for p in EXPERIMENTS}
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_experiment_is_valid_and_always_rolls_back(path: Path):
+    ensure_experiment_is_valid(load_experiment(str(path)))
+    doc = json.loads(path.read_text())
+    assert [c["provider"]["module"] for c in doc["controls"]] == ["ms5harness.chaos.control"]
+    assert any(r["provider"].get("func") == "rollback" and r["provider"]["module"] == "ms5harness.chaos.ledger"
+               for r in doc["rollbacks"])
+    for activity in doc["method"]:
+        provider = activity["provider"]
+        if activity["type"] == "action":
+            assert provider["type"] == "python" and provider["module"].startswith("ms5harness.chaos."), activity["name"]
