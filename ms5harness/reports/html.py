@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from ms5harness.reports import journals
+
 
 @dataclass
 class Case:
@@ -53,6 +55,10 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-ali
 
 def write_report(run_dir: Path, title: str, extra_sections: dict[str, str] | None = None) -> Path:
     cases = [c for junit in sorted(run_dir.glob("junit-*.xml")) for c in read_junit(junit)]
+    sections = dict(extra_sections or {})
+    chaos = journals.section(run_dir)
+    if chaos:
+        sections["Chaos experiments"] = chaos
     out = run_dir / "report.html"
-    out.write_text(render(cases, title, extra_sections))
+    out.write_text(render(cases, title, sections))
     return out

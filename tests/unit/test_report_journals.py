@@ -1,0 +1,25 @@
+"""The report's chaos section shows each experiment's verdict and what its activities measured."""
+
+import json
+
+from ms5harness.reports.html import write_report
+
+JOURNAL = {"experiment": {"title": "Writes survive a primary failure"}, "status": "completed", "deviated": False,
+           "duration": 97.4, "run": [
+               {"activity": {"name": "kill-the-postgres-primary"}, "status": "succeeded", "output": ["ms5-postgres-1"]},
+               {"activity": {"name": "andon-writes-while-it-fails-over"}, "status": "succeeded",
+                "output": {"attempts": 90, "failures": 3, "longest_outage_seconds": 3.0}}]}
+
+
+def test_journals_become_a_chaos_section(tmp_path):
+    (tmp_path / "journals").mkdir()
+    (tmp_path / "journals" / "db-failover.json").write_text(json.dumps(JOURNAL))
+    (tmp_path / "journals" / "net.json").write_text(json.dumps({**JOURNAL, "deviated": True}))
+    page = write_report(tmp_path, "run").read_text()
+    assert "<h2>Chaos experiments</h2>" in page
+    assert "Writes survive a primary failure" in page and "&quot;failures&quot;: 3" in page
+    assert "<td>completed</td>" in page and "<td>deviated</td>" in page
+
+
+def test_no_journals_no_section(tmp_path):
+    assert "Chaos experiments" not in write_report(tmp_path, "run").read_text()
