@@ -14,18 +14,20 @@ scripts/install-host-deps.sh
 
 # Two venvs: the harness's, and the backend's own (its pins, e.g. Celery's
 # python-dateutil, conflict with the Kubernetes client's).
-venv() {  # dir, pip args...: (re)install only when the pinned inputs change
-  local dir=$1; shift
+venv() {  # dir, "files whose change means reinstall", pip args...: (re)install only when they change
+  local dir=$1 inputs=$2 stamp
+  shift 2
   [[ -x $dir/bin/python ]] || python3 -m venv "$dir"
-  local stamp=$dir/.deps-$(printf '%s ' "$@" | cat - "${DEP_FILES[@]}" | sha256sum | cut -c1-12)
+  # shellcheck disable=SC2086  # $inputs is a list of paths
+  stamp=$dir/.deps-$({ printf '%s ' "$@"; cat $inputs; } | sha256sum | cut -c1-12)
   if [[ ! -f $stamp ]]; then
     "$dir/bin/pip" install -q --disable-pip-version-check "$@"
     rm -f "$dir"/.deps-* && touch "$stamp"
   fi
 }
-DEP_FILES=(pyproject.toml requirements.lock) venv .venv -c requirements.lock -e .
-DEP_FILES=(backend/requirements.txt backend/requirements-test.txt) \
-  venv backend/.venv -r backend/requirements.txt -r backend/requirements-test.txt
+venv .venv "pyproject.toml requirements.lock" -c requirements.lock -e .
+venv backend/.venv "backend/requirements.txt backend/requirements-test.txt" \
+  -r backend/requirements.txt -r backend/requirements-test.txt
 
 # Go binaries of the embedded cluster (cached outside the repo, keyed by version).
 .venv/bin/ms5harness cluster build

@@ -129,6 +129,7 @@ class EmbeddedCluster:
             self._prepare_files()
             network.apply_sysctls(spec)
             network.install_egress_guard(spec)
+            network.share_netns_dir()
             archives = {img.ref: builder.build(img, echo=self.echo) for img in CLUSTER_IMAGES}
             for comp in COMPONENTS:
                 self._start(comp)
@@ -227,6 +228,7 @@ class EmbeddedCluster:
         for name in ("kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"):
             stop(Process(name, [], spec.pid_dir, spec.log_dir))
         network.remove_pod_netns(spec)
+        network.remove_hidden_netns()
         unmount_under((spec.state, spec.run))
         network.remove_bridge(spec)
         network.remove_owned_chains()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -171,6 +172,44 @@ def pod_netns(spec: ClusterSpec) -> list[str]:
 def remove_pod_netns(spec: ClusterSpec) -> None:
     for name in pod_netns(spec):
         subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+NETNS_DIR = Path("/run/netns")
+
+
+def share_netns_dir() -> None:
+    """Make /run/netns a shared mount point before containerd mounts pod namespaces in it.
+
+    `ip netns add` does this itself when the directory is not yet a mount point; done after
+    containerd's mounts, its bind covers them where neither `ip netns delete` nor umount can
+    reach, and every cluster run leaves its namespaces behind."""
+    NETNS_DIR.mkdir(parents=True, exist_ok=True)
+    if not os.path.ismount(NETNS_DIR):
+        subprocess.run(["mount", "--bind", str(NETNS_DIR), str(NETNS_DIR)], check=True, capture_output=True)
+    subprocess.run(["mount", "--make-shared", str(NETNS_DIR)], check=True, capture_output=True)
+
+
+def hidden_netns_mounts(mountinfo: str) -> list[str]:
+    """Namespace mounts under /run/netns covered by a later mount of /run/netns itself."""
+    mounts = [line.split() for line in mountinfo.splitlines() if line.strip()]
+    covering = [m[0] for m in mounts if m[4] == str(NETNS_DIR)]
+    if not covering:
+        return []
+    return [m[4] for m in mounts if m[4].startswith(f"{NETNS_DIR}/") and m[1] != covering[-1]]
+
+
+def remove_hidden_netns() -> int:
+    """Uncover and remove hidden namespace mounts, unless a visible namespace (someone else's)
+    still lives in the covering mount; returns how many were removed."""
+    hidden = hidden_netns_mounts(Path("/proc/self/mountinfo").read_text())
+    if not hidden or any(os.path.ismount(p) for p in NETNS_DIR.iterdir()):
+        return 0
+    while os.path.ismount(NETNS_DIR):
+        subprocess.run(["umount", "-l", str(NETNS_DIR)], check=True, capture_output=True)
+    for path in hidden:
+        subprocess.run(["umount", "-l", path], capture_output=True)
+        Path(path).unlink(missing_ok=True)
+    return len(hidden)
 
 
 def bridge_exists(spec: ClusterSpec) -> bool:

@@ -42,3 +42,19 @@ def test_guard_rejects_pod_and_service_ranges_on_the_egress_interface():
     rules = [" ".join(r) for r in network.guard_rules(spec)]
     assert any(r.startswith("-s 10.244.0.0/16 -o eth0") and "REJECT" in r for r in rules)
     assert any(r.startswith("-d 10.96.0.0/16 -o eth0") and "REJECT" in r for r in rules)
+
+
+MOUNTINFO = """\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+46 27 0:4 net:[4026532177] /run/netns/cni-old rw - nsfs nsfs rw
+1274 27 254:0 /run/netns /run/netns rw,relatime shared:12 - ext4 /dev/vda rw
+1300 1274 0:4 net:[4026532999] /run/netns/cni-live rw shared:12 - nsfs nsfs rw
+"""
+
+
+def test_namespaces_mounted_before_the_directory_bind_are_hidden():
+    assert network.hidden_netns_mounts(MOUNTINFO) == ["/run/netns/cni-old"]
+
+
+def test_nothing_is_hidden_without_a_directory_bind():
+    assert network.hidden_netns_mounts("\n".join(MOUNTINFO.splitlines()[:2])) == []
