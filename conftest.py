@@ -35,3 +35,20 @@ def kube(target):
 @pytest.fixture(scope="session")
 def kubeconfig(target):
     return target.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def settle(target, request):
+    """Put the stack back as the chart defines it: every recorded fault undone, the release deployed
+    (a no-op when unchanged) and every workload ready. Fault tests call it before and after."""
+    from ms5harness import deploy
+    from ms5harness.chaos import ledger
+    from ms5harness.kube.target import machine_lock
+
+    namespace, profile = request.config.getoption("--namespace"), request.config.getoption("--profile")
+
+    def settle_now() -> None:
+        ledger.undo_everything(target.kube, namespace)
+        with machine_lock():
+            deploy.deploy(target, profile, namespace, echo=lambda _m: None)
+    return settle_now

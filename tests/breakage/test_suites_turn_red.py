@@ -19,14 +19,12 @@ from typing import Callable
 
 import pytest
 
-from ms5harness import deploy, paths
-from ms5harness.chaos import ledger
+from ms5harness import paths
 from ms5harness.chaos.deployments.actions import scale_deployment
 from ms5harness.chaos.namespaces.actions import set_pod_security
 from ms5harness.chaos.networkpolicies.actions import allow_all, partition
 from ms5harness.chaos.rbac.actions import grant
 from ms5harness.chaos.services.actions import change_selector
-from ms5harness.kube.target import machine_lock
 
 pytestmark = [pytest.mark.cluster, pytest.mark.faults]
 
@@ -82,17 +80,6 @@ def namespace(request) -> str:
     return request.config.getoption("--namespace")
 
 
-@pytest.fixture(scope="module")
-def healthy_stack(target, namespace, request):
-    """The stack deployed and settled; also the state every case must return to."""
-    def settle():
-        with machine_lock():
-            deploy.deploy(target, request.config.getoption("--profile"), namespace, echo=lambda _m: None)
-    ledger.undo_everything(target.kube, namespace)  # leftovers of an interrupted earlier run
-    settle()
-    return settle
-
-
 def run_suite_tests(request, namespace: str, tests: list[str], junit: Path) -> tuple[int, str]:
     """Run suite tests as a user would; returns the exit code and every failure's text."""
     args = [sys.executable, "-m", "pytest", *[f"suites/{t}" for t in tests], "--no-deploy", "-q",
@@ -108,15 +95,14 @@ def run_suite_tests(request, namespace: str, tests: list[str], junit: Path) -> t
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_suite_turns_red_on_breakage_and_green_after_rollback(case, target, namespace, healthy_stack, request,
-                                                              tmp_path):
+def test_suite_turns_red_on_breakage_and_green_after_rollback(case, target, namespace, settle, request, tmp_path):
+    settle()
     configuration = {"kubeconfig": str(target.kubeconfig), "namespace": namespace}
     try:
         case.inject(configuration)
         code, failures = run_suite_tests(request, namespace, case.tests, tmp_path / "broken.xml")
     finally:
-        ledger.undo_everything(target.kube, namespace)
-        healthy_stack()
+        settle()
     assert code == 1, f"with {case.fault}, the {case.suite} suite exited {code}, not 1 (tests failed):\n{failures}"
     assert re.search(case.reason, failures), f"the {case.suite} suite failed, but not because of {case.fault}:\n{failures}"
     code, failures = run_suite_tests(request, namespace, case.tests, tmp_path / "restored.xml")

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ms5harness import deploy, paths
+from ms5harness import paths
 from ms5harness.chaos import ledger
 from ms5harness.chaos.api.probes import seconds_until_ready
-from ms5harness.kube.target import machine_lock
 from ms5harness.kube.waits import poll
 
 pytestmark = [pytest.mark.cluster, pytest.mark.faults]
@@ -27,12 +26,10 @@ def namespace(request) -> str:
     return request.config.getoption("--namespace")
 
 
-@pytest.fixture(scope="module")
-def environment(target, namespace, request) -> dict:
-    """What `chaos run` reads: the stack deployed and settled, no fault pending."""
-    ledger.undo_everything(target.kube, namespace)
-    with machine_lock():
-        deploy.deploy(target, request.config.getoption("--profile"), namespace, echo=lambda _m: None)
+@pytest.fixture
+def environment(namespace, settle, request) -> dict:
+    """What `chaos run` reads; the stack settled first, no fault pending."""
+    settle()
     env = {**os.environ, "MS5H_NAMESPACE": namespace}
     if request.config.getoption("--kubeconfig"):
         env["MS5H_KUBECONFIG"] = request.config.getoption("--kubeconfig")

@@ -2,8 +2,8 @@
 
 Writes a marker row, runs the backup CronJob as a Job, changes the data, stops the writers, runs the
 restore CronJob as a Job, and checks the database is back to the backup's state (the marker is back,
-a table created after the backup is gone). Needs the `kubeconfig` fixture and a release deployed in
-the namespace of --namespace (default ms5); skips, saying so, when there is none.
+a table created after the backup is gone). The writers are stopped through the chaos ledger, so they
+come back even if the run is interrupted.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from ms5harness.chaos import ledger
+from ms5harness.chaos.deployments.actions import scale_deployment
 from ms5harness.cluster.build import binary
 
 NAMESPACE = "ms5"
-WRITERS = ("ms5-backend", "ms5-celery-worker", "ms5-celery-beat")
+WRITERS = ("backend", "celery-worker", "celery-beat")
 
 
 def kubectl(kubeconfig: Path, *args: str, check: bool = True, timeout: int = 120) -> str:
@@ -47,15 +49,11 @@ def run_cronjob(kubeconfig: Path, cronjob: str, timeout: int) -> dict:
 
 
 @pytest.mark.cluster
-@pytest.mark.destructive
-def test_postgres_backup_and_documented_restore(kubeconfig, request):
+@pytest.mark.faults
+def test_postgres_backup_and_documented_restore(kube, kubeconfig, settle, request):
     global NAMESPACE
-    NAMESPACE = request.config.getoption("--namespace", default="ms5")
-    if subprocess.run(
-        [str(binary("kubectl")), "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "get", "cronjob", "ms5-postgres-restore"],
-        capture_output=True,
-    ).returncode != 0:
-        pytest.skip(f"no MS5 release in namespace {NAMESPACE}: deploy the chart first")
+    NAMESPACE = request.config.getoption("--namespace")
+    settle()
     primary = kubectl(kubeconfig, "get", "pod", "-l", "app.kubernetes.io/component=postgres,role=master",
                       "-o", "jsonpath={.items[0].metadata.name}")
     assert primary, "no Patroni primary"
@@ -68,21 +66,20 @@ def test_postgres_backup_and_documented_restore(kubeconfig, request):
     psql(f"CREATE TABLE IF NOT EXISTS ms5_restore_probe(marker text); TRUNCATE ms5_restore_probe; "
          f"INSERT INTO ms5_restore_probe VALUES ('{marker}')")
     backup = run_cronjob(kubeconfig, "ms5-postgres-backup", 300)
-    assert backup["ok"] and backup["key"].endswith(".dump")
+    assert backup["ok"] and backup["key"].endswith(".dump"), backup
 
     psql("DELETE FROM ms5_restore_probe; CREATE TABLE ms5_restore_after_backup(x int)")
-    replicas = {d: kubectl(kubeconfig, "get", "deploy", d, "-o", "jsonpath={.spec.replicas}") for d in WRITERS}
+    configuration = {"kubeconfig": str(kubeconfig), "namespace": NAMESPACE}
     try:
-        for d in WRITERS:
-            kubectl(kubeconfig, "scale", "deploy", d, "--replicas=0")
-        for d in WRITERS:
-            kubectl(kubeconfig, "wait", "--for=delete", "pod", "-l",
-                    f"app.kubernetes.io/component={d.removeprefix('ms5-')}", "--timeout=120s", check=False, timeout=150)
+        for component in WRITERS:
+            scale_deployment(component, 0, configuration=configuration)
+        for component in WRITERS:
+            kubectl(kubeconfig, "wait", "--for=delete", "pod", "-l", f"app.kubernetes.io/component={component}",
+                    "--timeout=120s", check=False, timeout=150)
         restore = run_cronjob(kubeconfig, "ms5-postgres-restore", 600)
-        assert restore["ok"] and restore["key"] >= backup["key"]
+        assert restore["ok"] and restore["key"] >= backup["key"], restore
     finally:
-        for d, n in replicas.items():
-            kubectl(kubeconfig, "scale", "deploy", d, f"--replicas={n or 1}", check=False)
+        ledger.undo_everything(kube, NAMESPACE)
     assert psql("SELECT marker FROM ms5_restore_probe") == marker
     assert psql("SELECT to_regclass('ms5_restore_after_backup') IS NULL") == "t"
     psql("DROP TABLE ms5_restore_probe")
