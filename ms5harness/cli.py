@@ -129,10 +129,34 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from ms5harness import load, paths
+    from ms5harness.kube import target as target_mod
+    from ms5harness.verify.stack import Stack
+
+    stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
+    out = paths.reports_dir() / time.strftime("load-%Y%m%dT%H%M%SZ", time.gmtime())
+    try:
+        result = load.run(stack, out, args.users, args.spawn_rate, args.duration)
+    finally:
+        stack.close()
+    print("\n".join(result.lines()))
+    print(f"{'SLOs met' if result.passed else 'SLOs BREACHED'}; details: {out / 'slo.json'}")
+    return 0 if result.passed else 1
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     from ms5harness import pipeline
 
     return pipeline.nightly(args.kubeconfig, args.profile, args.namespace, args.keep_cluster)
+
+
+def add_target_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
+    """Which cluster, namespace (and chart profile) a command works on."""
+    p.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
+    p.add_argument("--namespace", default="ms5")
+    if profile:
+        p.add_argument("--profile", default="local", choices=("local", "aks"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,24 +184,26 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("deploy", "install or upgrade the MS5 chart and wait for every rollout"),
                        ("undeploy", "uninstall the MS5 chart and delete its namespace and volumes")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
-        p.add_argument("--namespace", default="ms5")
+        add_target_args(p, profile=name == "deploy")
         if name == "deploy":
-            p.add_argument("--profile", default="local", choices=("local", "aks"))
             p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a chart value (JSON or text)")
             p.add_argument("--timeout", type=float, default=900, help="seconds for every workload to become ready")
         p.set_defaults(func=cmd_deploy)
 
     chaos = sub.add_parser("chaos", help="faults injected by experiments and tests: list or roll back leftovers")
     chaos.add_argument("action", choices=("pending", "rollback"))
-    chaos.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
-    chaos.add_argument("--namespace", default="ms5")
+    add_target_args(chaos, profile=False)
     chaos.set_defaults(func=cmd_chaos)
 
+    load = sub.add_parser("load", help="bounded Locust load on the entry point, judged against the SLOs by Prometheus")
+    add_target_args(load)
+    load.add_argument("--users", type=int, default=10)
+    load.add_argument("--spawn-rate", type=float, default=5)
+    load.add_argument("--duration", type=int, default=60, help="seconds of load (Locust stops the users)")
+    load.set_defaults(func=cmd_load)
+
     nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, report, teardown")
-    nightly.add_argument("--kubeconfig", help="target cluster (default: the embedded cluster)")
-    nightly.add_argument("--namespace", default="ms5")
-    nightly.add_argument("--profile", default="local", choices=("local", "aks"))
+    add_target_args(nightly)
     nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
     nightly.set_defaults(func=cmd_nightly)
 

@@ -33,7 +33,7 @@ main_rc=$?
 # The verification suites against the stack the deploy tests left running.
 pytest_run .venv suites -n auto suites
 suites_rc=$?
-pytest_run .venv faults -m faults tests/breakage tests/chaos
+pytest_run .venv faults -m faults tests/breakage tests/chaos tests/load
 faults_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ms5harness.reports import journals
+from ms5harness.reports import journals, service_levels
 
 
 @dataclass
@@ -56,9 +56,10 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-ali
 def write_report(run_dir: Path, title: str, extra_sections: dict[str, str] | None = None) -> Path:
     cases = [c for junit in sorted(run_dir.glob("junit-*.xml")) for c in read_junit(junit)]
     sections = dict(extra_sections or {})
-    chaos = journals.section(run_dir)
-    if chaos:
-        sections["Chaos experiments"] = chaos
+    for name, build in (("Service levels under load", service_levels.section), ("Chaos experiments", journals.section)):
+        body = build(run_dir)
+        if body:
+            sections[name] = body
     out = run_dir / "report.html"
     out.write_text(render(cases, title, sections))
     return out

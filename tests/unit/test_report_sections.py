@@ -1,4 +1,4 @@
-"""The report's chaos section shows each experiment's verdict and what its activities measured."""
+"""The report's sections: each experiment's verdict and measurements, the load run's SLO verdicts."""
 
 import json
 
@@ -23,3 +23,14 @@ def test_journals_become_a_chaos_section(tmp_path):
 
 def test_no_journals_no_section(tmp_path):
     assert "Chaos experiments" not in write_report(tmp_path, "run").read_text()
+
+
+def test_the_load_runs_verdicts_become_a_section(tmp_path):
+    (tmp_path / "load").mkdir()
+    (tmp_path / "load" / "slo.json").write_text(json.dumps({
+        "users": 10, "seconds": 60.2, "client_requests": 480, "client_failures": 0, "prometheus_requests": 479.0,
+        "verdicts": [{"objective": "latency p95", "value": 0.012, "target": "< 0.2s", "met": True},
+                     {"objective": "availability", "value": None, "target": ">= 0.999", "met": False}]}))
+    page = write_report(tmp_path, "run").read_text()
+    assert "<h2>Service levels under load</h2>" in page and "480 requests" in page
+    assert "<td>0.012</td>" in page and "<td>no data</td><td>&gt;= 0.999</td><td>BREACHED</td>" in page

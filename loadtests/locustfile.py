@@ -1,0 +1,47 @@
+"""The factory floor as load: supervisors watching dashboards and OEE, operators raising Andon events.
+
+Run by `ms5harness load` (headless, bounded users and duration, against the stack's entry point
+only). The admin password comes from MS5H_ADMIN_PASSWORD, never from the command line.
+"""
+
+import os
+import uuid
+
+from locust import HttpUser, between, task
+
+
+class FloorUser(HttpUser):
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        resp = self.client.post("/api/v1/auth/login", name="login",
+                                json={"username": "admin", "password": os.environ["MS5H_ADMIN_PASSWORD"]})
+        resp.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+        lines = self.client.get("/api/v1/production/lines", name="production lines")
+        lines.raise_for_status()
+        self.line_ids = [line["id"] for line in lines.json()]
+
+    @task(5)
+    def dashboard_summary(self) -> None:
+        self.client.get("/api/v1/dashboard/summary", name="dashboard summary")
+
+    @task(3)
+    def dashboard_lines(self) -> None:
+        self.client.get("/api/v1/dashboard/lines", name="dashboard lines")
+
+    @task(2)
+    def oee_current(self) -> None:
+        for line_id in self.line_ids[:1]:
+            self.client.get(f"/api/v1/oee/lines/{line_id}/current", name="oee current")
+
+    @task(2)
+    def active_andon(self) -> None:
+        self.client.get("/api/v1/andon/events/active", name="andon active")
+
+    @task(1)
+    def raise_andon(self) -> None:
+        for line_id in self.line_ids[:1]:
+            self.client.post("/api/v1/andon/events", name="andon raise", json={
+                "line_id": line_id, "event_type": "quality", "priority": "low",
+                "description": "load test", "client_ref": f"load-{uuid.uuid4()}"})
