@@ -101,8 +101,9 @@ def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: 
             stack_args = [f"--profile={profile}", f"--namespace={namespace}"]
             run.step("suites", lambda: run_pytest(run, "suites", ["suites", "-q", "-n", "auto", *stack_args],
                                                   user_kubeconfig))
-            run.step("faults", lambda: run_pytest(run, "faults", ["tests/breakage", "tests/chaos", "tests/load", "-q", "-s",
-                                                                  *stack_args], user_kubeconfig))
+            fault_tests = ["tests/breakage", "tests/chaos", "tests/load"]
+            run.step("faults", lambda: run_pytest(run, "faults", [*fault_tests, "-q", "-s", *stack_args],
+                                                  user_kubeconfig))
     finally:
         target = holder.get("target")
         if target is not None and target.embedded is not None and not keep_cluster:
