@@ -145,6 +145,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def cmd_resilience(args: argparse.Namespace) -> int:
+    from ms5harness import paths, resilience
+    from ms5harness.kube import target as target_mod
+    from ms5harness.verify.stack import Stack
+
+    stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
+    out = paths.reports_dir() / time.strftime("resilience-%Y%m%dT%H%M%SZ", time.gmtime())
+    held = True
+    try:
+        for experiment in args.experiments:
+            result = resilience.under_load(stack, experiment, out, args.users, args.duration)
+            print("\n".join(result.lines()))
+            held = held and result.hypothesis_held and not result.lost_writes
+    finally:
+        stack.close()
+    print(f"journals and SLO verdicts: {out}")
+    return 0 if held else 1
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     from ms5harness import pipeline
 
@@ -201,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--spawn-rate", type=float, default=5)
     load.add_argument("--duration", type=int, default=60, help="seconds of load (Locust stops the users)")
     load.set_defaults(func=cmd_load)
+
+    res = sub.add_parser("resilience", help="chaos experiments played under load: journal, SLO verdicts, burn rate")
+    add_target_args(res)
+    res.add_argument("experiments", nargs="+", metavar="EXPERIMENT", help="names in experiments/, e.g. db-failover")
+    res.add_argument("--users", type=int, default=10)
+    res.add_argument("--duration", type=int, default=150, help="seconds of load around each experiment")
+    res.set_defaults(func=cmd_resilience)
 
     nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, report, teardown")
     add_target_args(nightly)

@@ -55,28 +55,49 @@ def aggregated_row(stats_csv: Path) -> dict:
     raise HarnessError(f"{stats_csv} has no Aggregated row", "see locust.log beside it")
 
 
+class LoadRun:
+    """Locust in the background for a bounded time: start it, do something meanwhile, then judge."""
+
+    def __init__(self, stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60):
+        self.stack, self.out_dir, self.users, self.spawn_rate, self.seconds = stack, out_dir, users, spawn_rate, seconds
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self, echo=print) -> LoadRun:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        host = self.stack.url("nginx")
+        env = {**os.environ, "MS5H_ADMIN_PASSWORD": self.stack.secret("ADMIN_PASSWORD")}
+        cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE), "--headless", "--host", host,
+               "-u", str(self.users), "-r", str(self.spawn_rate), "-t", f"{self.seconds}s", "--stop-timeout", "5",
+               "--csv", str(self.out_dir / "locust"), "--only-summary", "--exit-code-on-error", "0",
+               "--logfile", str(self.out_dir / "locust.log")]
+        echo(f"load: {self.users} users for {self.seconds}s against {host}")
+        self.started = time.time()
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return self
+
+    def wait(self) -> LoadResult:
+        """Wait for Locust to stop its users, let Prometheus scrape, and judge the whole window."""
+        try:
+            output, _ = self.proc.communicate(timeout=self.seconds + 120)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        ended = time.time()
+        if self.proc.returncode != 0:
+            raise HarnessError(f"locust exited {self.proc.returncode}: {output.strip()[-300:]}",
+                               f"see {self.out_dir / 'locust.log'}")
+        row = aggregated_row(self.out_dir / "locust_stats.csv")
+        time.sleep(SCRAPE_SETTLE_SECONDS)
+        window = int(ended - self.started) + SCRAPE_SETTLE_SECONDS
+        verdicts, counted = slo.evaluate(self.stack.url("prometheus"), window, at=self.started + window)
+        result = LoadResult(self.users, round(ended - self.started, 1), int(row["Request Count"]),
+                            int(row["Failure Count"]), counted, verdicts)
+        (self.out_dir / "slo.json").write_text(json.dumps({**asdict(result), "passed": result.passed}, indent=2))
+        return result
+
+
 def run(stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60,
         echo=print) -> LoadResult:
     """Drive `users` floor users for `seconds` (bounded: Locust stops them), then judge the window."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    host = stack.url("nginx")
-    env = {**os.environ, "MS5H_ADMIN_PASSWORD": stack.secret("ADMIN_PASSWORD")}
-    cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE), "--headless", "--host", host,
-           "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s", "--stop-timeout", "5",
-           "--csv", str(out_dir / "locust"), "--only-summary", "--exit-code-on-error", "0",
-           "--logfile", str(out_dir / "locust.log")]
-    echo(f"load: {users} users for {seconds}s against {host}")
-    started = time.time()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 120)
-    ended = time.time()
-    if proc.returncode != 0:
-        raise HarnessError(f"locust exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-300:]}",
-                           f"see {out_dir / 'locust.log'}")
-    row = aggregated_row(out_dir / "locust_stats.csv")
-    time.sleep(SCRAPE_SETTLE_SECONDS)
-    window = int(ended - started) + SCRAPE_SETTLE_SECONDS
-    verdicts, counted = slo.evaluate(stack.url("prometheus"), window, at=started + window)
-    result = LoadResult(users, round(ended - started, 1), int(row["Request Count"]), int(row["Failure Count"]),
-                        counted, verdicts)
-    (out_dir / "slo.json").write_text(json.dumps({**asdict(result), "passed": result.passed}, indent=2))
-    return result
+    return LoadRun(stack, out_dir, users, spawn_rate, seconds).start(echo).wait()

@@ -1,4 +1,4 @@
-"""The load run's SLO verdicts (load/slo.json of a run) as an HTML table."""
+"""SLO verdicts of a run's load runs (load/**/slo.json) as HTML tables."""
 
 from __future__ import annotations
 
@@ -11,11 +11,7 @@ def shown(value: float | None) -> str:
     return "no data" if value is None else f"{value:.4g}"
 
 
-def section(run_dir: Path) -> str | None:
-    path = run_dir / "load" / "slo.json"
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
+def table(data: dict) -> str:
     rows = "".join(f"<tr><td>{html.escape(v['objective'])}</td><td>{shown(v['value'])}</td>"
                    f"<td>{html.escape(v['target'])}</td><td>{'met' if v['met'] else 'BREACHED'}</td></tr>"
                    for v in data["verdicts"])
@@ -23,3 +19,16 @@ def section(run_dir: Path) -> str | None:
                f"{data['client_failures']} failed as the clients saw them; Prometheus counted "
                f"{shown(data['prometheus_requests'])}.</p>")
     return clients + f"<table><tr><th>objective</th><th>value</th><th>target</th><th>verdict</th></tr>{rows}</table>"
+
+
+def section(run_dir: Path) -> str | None:
+    """Every load run of the run directory: load/slo.json (steady load), load/<experiment>/slo.json
+    (load while that experiment played)."""
+    found = sorted((run_dir / "load").rglob("slo.json")) if (run_dir / "load").exists() else []
+    if not found:
+        return None
+    parts = []
+    for path in found:
+        label = "steady load" if path.parent == run_dir / "load" else f"under {path.parent.name}"
+        parts.append(f"<h3>{html.escape(label)}</h3>{table(json.loads(path.read_text()))}")
+    return "".join(parts)

@@ -53,6 +53,9 @@ def test_experiment_holds_its_hypothesis(experiment, target, namespace, environm
         print(f"{run['activity']['name']}: {run['status']} {json.dumps(run.get('output'))[:300]}")
     assert proc.returncode == 0 and journal["status"] == "completed" and not journal["deviated"], output[-3000:]
     assert all(run["status"] == "succeeded" for run in journal["run"]), output[-3000:]
+    for run in journal["run"]:
+        if isinstance(run.get("output"), dict) and "lost" in run["output"]:
+            assert run["output"]["lost"] == [], f"acknowledged Andon events lost in the failover: {run['output']}"
     assert ledger.pending(target.kube, namespace) == []
 
 

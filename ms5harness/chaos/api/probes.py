@@ -18,56 +18,90 @@ def api_url(configuration: dict | None) -> str:
     return ((configuration or {}).get("api_url") or DEFAULT_API_URL).rstrip("/")
 
 
-def andon_event_round_trip(configuration: dict | None = None, secrets: dict | None = None) -> bool:
-    """Log in, raise an Andon event and read it back: the write path through API, Postgres primary
-    and Redis fan-out. False (with the reason logged in the journal's output) on any failure."""
-    kube, namespace = session.kube(configuration), session.namespace(configuration)
-    password = secret_value(kube, namespace, "ADMIN_PASSWORD")
-    with httpx.Client(base_url=api_url(configuration), timeout=10) as api:
-        login = api.post("/api/v1/auth/login", json={"username": "admin", "password": password})
-        if login.status_code != 200:
-            return False
-        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        lines = api.get("/api/v1/production/lines", headers=auth)
-        if lines.status_code != 200 or not lines.json():
-            return False
+class FloorTerminal:
+    """One operator terminal: logs in once (again while logins fail), raises Andon events and looks
+    them up by their client reference. Every call is bounded by the client's 5 s timeout."""
+
+    def __init__(self, configuration: dict | None):
+        kube, namespace = session.kube(configuration), session.namespace(configuration)
+        self.password = secret_value(kube, namespace, "ADMIN_PASSWORD")
+        self.api = httpx.Client(base_url=api_url(configuration), timeout=5)
+        self.auth: dict | None = None
+        self.line_id: str | None = None
+
+    def __enter__(self) -> FloorTerminal:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.api.close()
+
+    def logged_in(self) -> bool:
+        if self.auth is None:
+            login = self.api.post("/api/v1/auth/login", json={"username": "admin", "password": self.password})
+            if login.status_code != 200:
+                return False
+            auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            lines = self.api.get("/api/v1/production/lines", headers=auth)
+            if lines.status_code != 200 or not lines.json():
+                return False
+            self.auth, self.line_id = auth, lines.json()[0]["id"]
+        return True
+
+    def raise_event(self) -> str | None:
+        """The event's client reference when the API acknowledged it (201), else None."""
+        if not self.logged_in():
+            return None
         ref = f"chaos-{uuid.uuid4()}"
-        created = api.post("/api/v1/andon/events", headers=auth, json={
-            "line_id": lines.json()[0]["id"], "event_type": "stop", "priority": "low",
+        created = self.api.post("/api/v1/andon/events", headers=self.auth, json={
+            "line_id": self.line_id, "event_type": "stop", "priority": "low",
             "description": "chaos experiment write probe", "client_ref": ref})
-        if created.status_code != 201:
-            return False
-        return api.get(f"/api/v1/andon/events/by-ref/{ref}", headers=auth).status_code == 200
+        return ref if created.status_code == 201 else None
+
+    def finds(self, ref: str) -> bool:
+        return self.logged_in() and \
+            self.api.get(f"/api/v1/andon/events/by-ref/{ref}", headers=self.auth).status_code == 200
+
+
+def andon_event_round_trip(configuration: dict | None = None, secrets: dict | None = None) -> bool:
+    """Raise an Andon event and read it back: the write path through API, Postgres primary and Redis."""
+    with FloorTerminal(configuration) as terminal:
+        ref = terminal.raise_event()
+        return ref is not None and terminal.finds(ref)
 
 
 def write_availability(duration: float = 90, interval: float = 1, configuration: dict | None = None,
                        secrets: dict | None = None) -> dict:
-    """Raise and read an Andon event every `interval` seconds for `duration` seconds while a fault
-    plays out: what the floor saw. Returns attempts, failures, the longest run of failures in
-    seconds and whether the last attempt succeeded (the journal keeps it)."""
+    """Raise and read back an Andon event every `interval` seconds for `duration` seconds while a
+    fault plays out, then look every acknowledged event up again: what the floor saw, and whether
+    an acknowledged write was lost in a failover. Returned for the journal."""
     attempts = failures = 0
-    outage_started = None
+    acknowledged: list[str] = []
+    outage_started: float | None = None
     longest = 0.0
     deadline = time.monotonic() + duration
-    while time.monotonic() < deadline:
-        started = time.monotonic()
-        try:
-            ok = andon_event_round_trip(configuration)
-        except Exception:  # a refused or timed-out request is what we are counting
-            ok = False
-        attempts += 1
-        if ok:
-            if outage_started is not None:
+    with FloorTerminal(configuration) as terminal:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            try:
+                ref = terminal.raise_event()
+                if ref:
+                    acknowledged.append(ref)
+                ok = ref is not None and terminal.finds(ref)
+            except httpx.HTTPError:  # refused, reset or timed out: what we are counting
+                ok = False
+            attempts += 1
+            if ok and outage_started is not None:
                 longest = max(longest, started - outage_started)
                 outage_started = None
-        else:
-            failures += 1
-            outage_started = outage_started if outage_started is not None else started
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    if outage_started is not None:
-        longest = max(longest, time.monotonic() - outage_started)
+            elif not ok:
+                failures += 1
+                outage_started = started if outage_started is None else outage_started
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        if outage_started is not None:
+            longest = max(longest, time.monotonic() - outage_started)
+        lost = [ref for ref in acknowledged if not terminal.finds(ref)]
     return {"attempts": attempts, "failures": failures, "longest_outage_seconds": round(longest, 1),
-            "recovered": outage_started is None}
+            "recovered": outage_started is None, "acknowledged": len(acknowledged), "lost": lost}
 
 
 def seconds_until_ready(timeout: float = 120, configuration: dict | None = None,
