@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -177,6 +176,23 @@ def remove_pod_netns(spec: ClusterSpec) -> None:
 NETNS_DIR = Path("/run/netns")
 
 
+def mountinfo() -> str:
+    return Path("/proc/self/mountinfo").read_text()
+
+
+def netns_mounts(table: str) -> tuple[list[str], list[list[str]]]:
+    """Ids of the mounts of /run/netns itself (oldest first), and the mounts below it.
+    (os.path.ismount cannot see a directory bound onto itself: same device, so mountinfo it is.)"""
+    rows = [line.split() for line in table.splitlines() if line.strip()]
+    return [r[0] for r in rows if r[4] == str(NETNS_DIR)], [r for r in rows if r[4].startswith(f"{NETNS_DIR}/")]
+
+
+def hidden_netns_mounts(table: str) -> list[str]:
+    """Namespace mounts under /run/netns covered by a later mount of /run/netns itself."""
+    covering, below = netns_mounts(table)
+    return [r[4] for r in below if r[1] != covering[-1]] if covering else []
+
+
 def share_netns_dir() -> None:
     """Make /run/netns a shared mount point before containerd mounts pod namespaces in it.
 
@@ -184,27 +200,20 @@ def share_netns_dir() -> None:
     containerd's mounts, its bind covers them where neither `ip netns delete` nor umount can
     reach, and every cluster run leaves its namespaces behind."""
     NETNS_DIR.mkdir(parents=True, exist_ok=True)
-    if not os.path.ismount(NETNS_DIR):
+    if not netns_mounts(mountinfo())[0]:
         subprocess.run(["mount", "--bind", str(NETNS_DIR), str(NETNS_DIR)], check=True, capture_output=True)
     subprocess.run(["mount", "--make-shared", str(NETNS_DIR)], check=True, capture_output=True)
-
-
-def hidden_netns_mounts(mountinfo: str) -> list[str]:
-    """Namespace mounts under /run/netns covered by a later mount of /run/netns itself."""
-    mounts = [line.split() for line in mountinfo.splitlines() if line.strip()]
-    covering = [m[0] for m in mounts if m[4] == str(NETNS_DIR)]
-    if not covering:
-        return []
-    return [m[4] for m in mounts if m[4].startswith(f"{NETNS_DIR}/") and m[1] != covering[-1]]
 
 
 def remove_hidden_netns() -> int:
     """Uncover and remove hidden namespace mounts, unless a visible namespace (someone else's)
     still lives in the covering mount; returns how many were removed."""
-    hidden = hidden_netns_mounts(Path("/proc/self/mountinfo").read_text())
-    if not hidden or any(os.path.ismount(p) for p in NETNS_DIR.iterdir()):
+    table = mountinfo()
+    hidden = hidden_netns_mounts(table)
+    covering, below = netns_mounts(table)
+    if not hidden or any(r[1] == covering[-1] for r in below):
         return 0
-    while os.path.ismount(NETNS_DIR):
+    for _ in covering:
         subprocess.run(["umount", "-l", str(NETNS_DIR)], check=True, capture_output=True)
     for path in hidden:
         subprocess.run(["umount", "-l", path], capture_output=True)

@@ -42,14 +42,13 @@ def chaos_run(experiment: str, journal: Path, env: dict) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("experiment", ["db-failover", "redis-failover", "network-partition"])
-def test_experiment_holds_its_hypothesis(experiment, target, namespace, environment, tmp_path, record_property):
+def test_experiment_holds_its_hypothesis(experiment, target, namespace, environment, tmp_path):
     journal_path = Path(os.environ.get("MS5H_RUN_DIR") or tmp_path) / "journals" / f"{experiment}.json"
     journal_path.parent.mkdir(parents=True, exist_ok=True)
     proc = chaos_run(experiment, journal_path, environment)
     output, _ = proc.communicate(timeout=600)
     journal = json.loads(journal_path.read_text())
     for run in journal["run"]:
-        record_property(run["activity"]["name"], json.dumps(run.get("output")))
         print(f"{run['activity']['name']}: {run['status']} {json.dumps(run.get('output'))[:300]}")
     assert proc.returncode == 0 and journal["status"] == "completed" and not journal["deviated"], output[-3000:]
     assert all(run["status"] == "succeeded" for run in journal["run"]), output[-3000:]

@@ -13,7 +13,7 @@ from ms5harness.verify.stack import Stack
 pytestmark = [pytest.mark.cluster, pytest.mark.faults]
 
 
-def test_db_failover_under_load(target, settle, request, tmp_path, record_property):
+def test_db_failover_under_load(target, settle, request, tmp_path):
     settle()
     stack = Stack(target, request.config.getoption("--namespace"), request.config.getoption("--profile"))
     try:
@@ -21,7 +21,6 @@ def test_db_failover_under_load(target, settle, request, tmp_path, record_proper
     finally:
         stack.close()
     print("\n".join(result.lines()))
-    record_property("burn_rate", f"{result.burn_rate:.1f}")
     assert result.load.client_requests >= 300, "too little load to say anything about the failover"
     assert result.hypothesis_held, result.lines()
     assert result.lost_writes == [], f"acknowledged Andon events lost in the failover: {result.lost_writes}"

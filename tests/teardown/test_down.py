@@ -46,7 +46,7 @@ def test_no_iptables_chain_or_ipset_is_left(downed):
 def test_no_bridge_netns_or_mount_is_left(downed):
     assert not network.bridge_exists(downed.spec)
     assert network.pod_netns(downed.spec) == []
-    assert network.hidden_netns_mounts(Path("/proc/self/mountinfo").read_text()) == []
+    assert network.hidden_netns_mounts(network.mountinfo()) == []
     assert mounts_under((downed.spec.state, downed.spec.run)) == []
     assert pod_cgroup_dirs() == []
 
