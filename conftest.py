@@ -40,15 +40,24 @@ def kubeconfig(target):
 @pytest.fixture(scope="session")
 def settle(target, request):
     """Put the stack back as the chart defines it: every recorded fault undone, the release deployed
-    (a no-op when unchanged) and every workload ready. Fault tests call it before and after."""
+    (a no-op when unchanged) and every workload ready. Fault tests call it before and after.
+    Once a settle fails, later ones fail at once with the same reason: a stack that did not come
+    back in 15 minutes will not come back for the next test either, and CI has a deadline."""
     from ms5harness import deploy
     from ms5harness.chaos import ledger
     from ms5harness.kube.target import machine_lock
 
     namespace, profile = request.config.getoption("--namespace"), request.config.getoption("--profile")
+    failures: list[str] = []
 
     def settle_now() -> None:
-        ledger.undo_everything(target.kube, namespace)
-        with machine_lock():
-            deploy.deploy(target, profile, namespace, echo=lambda _m: None)
+        if failures:
+            pytest.fail(f"the stack did not settle earlier in this run: {failures[0]}", pytrace=False)
+        try:
+            ledger.undo_everything(target.kube, namespace)
+            with machine_lock():
+                deploy.deploy(target, profile, namespace, echo=lambda _m: None)
+        except HarnessError as err:
+            failures.append(err.one_line())
+            raise
     return settle_now

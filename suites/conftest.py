@@ -2,7 +2,7 @@
 
 The stack is deployed once (the chosen profile, onto the cluster the kubeconfig
 names or the embedded one) before any suite runs; under pytest-xdist the first
-worker deploys and the others find it unchanged. With --no-deploy the stack is
+worker deploys and the others read its outcome. With --no-deploy the stack is
 verified exactly as it stands (a deploy would repair the very faults that
 tests/breakage injects, and on a shared cluster the release is not ours to change).
 """
@@ -24,24 +24,38 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="session")
-def stack(request, target) -> Iterator[Stack]:
-    from ms5harness import deploy
-    from ms5harness.kube.target import machine_lock
-
+def stack(request, target, tmp_path_factory, testrun_uid) -> Iterator[Stack]:
     namespace, profile = request.config.getoption("--namespace"), request.config.getoption("--profile")
     if request.config.getoption("--no-deploy"):
+        from ms5harness import deploy
+
         if deploy.release_manifest(target, namespace) is None:
-            pytest.exit(f"error: --no-deploy, but release {chart.RELEASE} is not installed in namespace {namespace} "
-                        "(fix: run `ms5harness deploy` or drop --no-deploy)", returncode=4)
+            pytest.fail(f"--no-deploy, but release {chart.RELEASE} is not installed in namespace {namespace} "
+                        "(fix: run `ms5harness deploy` or drop --no-deploy)", pytrace=False)
     else:
-        try:
-            with machine_lock():
-                deploy.deploy(target, profile, namespace, echo=lambda _m: None)
-        except HarnessError as err:
-            pytest.exit(f"error: the stack did not deploy: {err.one_line()}", returncode=4)
+        failure = deploy_once(target, profile, namespace, tmp_path_factory.getbasetemp().parent / f"ms5h-{testrun_uid}")
+        if failure:
+            pytest.fail(f"the stack did not deploy: {failure}", pytrace=False)
     stack = Stack(target, namespace, profile)
     yield stack
     stack.close()
+
+
+def deploy_once(target, profile: str, namespace: str, outcome: Path) -> str:
+    """Deploy once per test run and return the failure ("" when deployed). The first xdist worker
+    to take the machine lock deploys and leaves its outcome for the others, so a broken deploy
+    costs one timeout, not one per worker."""
+    from ms5harness import deploy
+    from ms5harness.kube.target import machine_lock
+
+    with machine_lock():
+        if not outcome.exists():
+            try:
+                deploy.deploy(target, profile, namespace, echo=lambda _m: None)
+                outcome.write_text("")
+            except HarnessError as err:
+                outcome.write_text(err.one_line())
+        return outcome.read_text()
 
 
 @pytest.hookimpl(hookwrapper=True)

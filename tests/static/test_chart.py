@@ -330,6 +330,18 @@ def test_object_store_same_service_both_profiles():
     assert [b["name"] for b in buckets] == ["ms5-uploads", "ms5-reports", "ms5-backups", "ms5-temp"]
 
 
+def test_in_memory_store_keeps_its_buckets_itself():
+    """The in-memory store forgets its buckets on every restart, so a one-off Job cannot set it up:
+    a sidecar re-applies the setup and gates readiness; only persistent MinIO gets the Job."""
+    pod = find("local", "StatefulSet", "ms5-minio")["spec"]["template"]["spec"]
+    sidecar = next(c for c in pod["containers"] if c["name"] == "buckets")
+    assert sidecar["command"][:3] == ["ms5-s3-setup", "--every", "10"]
+    assert sidecar["readinessProbe"]["exec"]["command"] == ["sh", "-c", "grep -qx ok /tmp/buckets-state"]
+    local = {(o["kind"], o["metadata"]["name"]) for o in objects("local")}
+    assert not {("Job", "ms5-minio-setup"), ("ServiceAccount", "ms5-minio-setup")} & local
+    assert [c["name"] for c in find("aks", "StatefulSet", "ms5-minio")["spec"]["template"]["spec"]["containers"]] == ["minio"]
+
+
 def test_grafana_configmaps_render_without_server():
     local = objects("local")
     assert not [o for o in local if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "ms5-grafana"]

@@ -361,11 +361,15 @@ of the per-workload cost rules. Returns YAML; use with fromYamlArray.
   pool: {{ $v.minio.nodePool }}
   containers:
     minio: {{ $v.minio.resources | toJson }}
+{{- if eq $v.minio.implementation "minio" }}
 - component: minio-setup
   pool: {{ $v.minio.nodePool }}
   job: true
   containers:
     setup: {{ $v.minio.setup.resources | toJson }}
+{{- else }}
+    buckets: {{ $v.minio.setup.resources | toJson }}
+{{- end }}
 {{- if $v.postgres.backup.enabled }}
 - component: postgres-backup
   pool: {{ $v.postgres.backup.nodePool }}
