@@ -14,6 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+import urllib3
 import yaml
 from kubernetes import client
 
@@ -169,8 +170,31 @@ def why_not_ready(target: Target, namespace: str, w: Workload) -> str:
               if e.involved_object.name in names and e.type == "Warning"]
     if events:
         newest = max(events, key=lambda e: e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
-        return f"{newest.involved_object.kind} {newest.involved_object.name}: {newest.reason}: {newest.message[:200]}"
+        why = f"{newest.involved_object.kind} {newest.involved_object.name}: {newest.reason}: {newest.message[:200]}"
+        if newest.message.startswith("Readiness probe failed: HTTP"):
+            why += "".join(readiness_answer(kube, p) for p in pods if p.metadata.name == newest.involved_object.name)
+        return why
     return "no pod became ready and no warning event explains why" if pods else "no pod was created"
+
+
+def readiness_answer(kube, pod: client.V1Pod) -> str:
+    """What the pod's HTTP readiness endpoint answers now, through the API server's pod proxy:
+    kubelet's event names only the status code; the body usually names the failing dependency."""
+    for c in pod.spec.containers:
+        get = c.readiness_probe.http_get if c.readiness_probe else None
+        if get is None:
+            continue
+        port = get.port if isinstance(get.port, int) else next(
+            (p.container_port for p in c.ports or [] if p.name == get.port), get.port)
+        try:
+            body = kube.core.connect_get_namespaced_pod_proxy_with_path(
+                f"{pod.metadata.name}:{port}", pod.metadata.namespace, get.path.lstrip("/"), _request_timeout=5)
+        except client.ApiException as err:
+            body = err.body.decode(errors="replace") if isinstance(err.body, bytes) else err.body
+        except (OSError, urllib3.exceptions.HTTPError) as err:
+            body = f"(not reachable through the API server: {err})"
+        return f"; {get.path} answers: {str(body)[:300]}"
+    return ""
 
 
 def wait_rollouts(target: Target, namespace: str, workloads: list[Workload], timeout: float, start: float) -> None:
