@@ -3,35 +3,10 @@
 from __future__ import annotations
 
 import html
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
-from ms5harness.reports import journals, service_levels
-
-
-@dataclass
-class Case:
-    suite: str
-    name: str
-    seconds: float
-    outcome: str  # passed | failed | error | skipped
-    detail: str
-
-
-def read_junit(path: Path) -> list[Case]:
-    cases = []
-    for tc in ET.parse(path).getroot().iter("testcase"):
-        outcome, detail = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            node = tc.find(tag)
-            if node is not None:
-                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
-                detail = (node.get("message") or "") + ("\n" + node.text if node.text else "")
-                break
-        cases.append(Case(path.stem.removeprefix("junit-"), f"{tc.get('classname', '')}::{tc.get('name', '')}",
-                          float(tc.get("time") or 0), outcome, detail.strip()))
-    return cases
+from ms5harness.reports import comparison, journals, service_levels
+from ms5harness.reports.junit import Case, run_cases
 
 
 COLORS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#cf222e", "skipped": "#9a6700"}
@@ -54,9 +29,10 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-ali
 
 
 def write_report(run_dir: Path, title: str, extra_sections: dict[str, str] | None = None) -> Path:
-    cases = [c for junit in sorted(run_dir.glob("junit-*.xml")) for c in read_junit(junit)]
+    cases = run_cases(run_dir)
     sections = dict(extra_sections or {})
-    for name, build in (("Service levels under load", service_levels.section), ("Chaos experiments", journals.section)):
+    for name, build in (("Since the previous run", comparison.section), ("Service levels under load", service_levels.section),
+                        ("Chaos experiments", journals.section)):
         body = build(run_dir)
         if body:
             sections[name] = body

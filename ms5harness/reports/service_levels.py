@@ -21,14 +21,14 @@ def table(data: dict) -> str:
     return clients + f"<table><tr><th>objective</th><th>value</th><th>target</th><th>verdict</th></tr>{rows}</table>"
 
 
-def section(run_dir: Path) -> str | None:
-    """Every load run of the run directory: load/slo.json (steady load), load/<experiment>/slo.json
-    (load while that experiment played)."""
+def load_runs(run_dir: Path) -> list[tuple[str, dict]]:
+    """Every load run of the run directory, labelled: load/slo.json (steady load),
+    load/<experiment>/slo.json (load while that experiment played)."""
     found = sorted((run_dir / "load").rglob("slo.json")) if (run_dir / "load").exists() else []
-    if not found:
-        return None
-    parts = []
-    for path in found:
-        label = "steady load" if path.parent == run_dir / "load" else f"under {path.parent.name}"
-        parts.append(f"<h3>{html.escape(label)}</h3>{table(json.loads(path.read_text()))}")
-    return "".join(parts)
+    return [("steady load" if path.parent == run_dir / "load" else f"under {path.parent.name}",
+             json.loads(path.read_text())) for path in found]
+
+
+def section(run_dir: Path) -> str | None:
+    runs = load_runs(run_dir)
+    return "".join(f"<h3>{html.escape(label)}</h3>{table(data)}" for label, data in runs) if runs else None
