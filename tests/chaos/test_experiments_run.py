@@ -41,7 +41,7 @@ def chaos_run(experiment: str, journal: Path, env: dict) -> subprocess.Popen:
                             cwd=paths.REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.parametrize("experiment", ["db-failover", "redis-failover", "network-partition", "object-store-restart"])
+@pytest.mark.parametrize("experiment", ["db-failover", "redis-failover", "network-partition", "object-store-restart", "worker-kill"])
 def test_experiment_holds_its_hypothesis(experiment, target, namespace, environment, tmp_path):
     journal_path = Path(os.environ.get("MS5H_RUN_DIR") or tmp_path) / "journals" / f"{experiment}.json"
     journal_path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ EXPERIMENTS = sorted((REPO_ROOT / "experiments").glob("*.json"))
 
 
 def test_the_failovers_and_the_partition_exist():
-    assert {"db-failover.json", "redis-failover.json", "network-partition.json", "object-store-restart.json"} <= {p.name for p in EXPERIMENTS}
+    assert {"db-failover.json", "redis-failover.json", "network-partition.json", "object-store-restart.json", "worker-kill.json"} <= {p.name for p in EXPERIMENTS}
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)

@@ -57,6 +57,21 @@ class FloorTerminal:
             "description": "chaos experiment write probe", "client_ref": ref})
         return ref if created.status_code == 201 else None
 
+    def request_report(self) -> str | None:
+        """The id of a production report the API queued for the Celery worker (202), else None."""
+        if not self.logged_in():
+            return None
+        now = time.time()
+        queued = self.api.post("/api/v1/reports/production", headers=self.auth, json={
+            "line_id": self.line_id, "client_ref": f"chaos-{uuid.uuid4()}",
+            "period_start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
+            "period_end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
+        return queued.json()["id"] if queued.status_code == 202 else None
+
+    def report_status(self, report_id: str) -> str:
+        got = self.api.get(f"/api/v1/reports/{report_id}", headers=self.auth)
+        return got.json()["status"] if got.status_code == 200 else f"HTTP {got.status_code}"
+
     def finds(self, ref: str) -> bool:
         return self.logged_in() and \
             self.api.get(f"/api/v1/andon/events/by-ref/{ref}", headers=self.auth).status_code == 200
@@ -116,3 +131,37 @@ def seconds_until_ready(timeout: float = 120, configuration: dict | None = None,
         except WaitTimeout as err:
             raise session.ActivityFailed(str(err)) from None
     return round(time.monotonic() - started, 1)
+
+
+FINISHED = ("completed", "failed")  # a report job's final states
+
+
+def report_backlog_drains(count: int = 150, timeout: float = 180, configuration: dict | None = None,
+                          secrets: dict | None = None) -> dict:
+    """Queue `count` production reports at once, then follow each until the worker finished it:
+    run in the background while a worker is killed, it shows whether the tasks that worker held
+    come back (acks_late) and how long the queue takes to drain. Fails if any report is still
+    unfinished after `timeout` seconds; the figures go to the journal."""
+    started = time.monotonic()
+    with FloorTerminal(configuration) as terminal:
+        queued = [r for r in (terminal.request_report() for _ in range(count)) if r]
+        status = dict.fromkeys(queued, "pending")
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            for report_id in [r for r, s in status.items() if s not in FINISHED]:
+                try:
+                    status[report_id] = terminal.report_status(report_id)
+                except httpx.HTTPError:  # a lookup that failed says nothing about the report
+                    pass
+            if all(s in FINISHED for s in status.values()):
+                break
+            time.sleep(2)
+    unfinished = [r for r, s in status.items() if s not in FINISHED]
+    figures = {"requested": count, "queued": len(queued),
+               "completed": sum(s == "completed" for s in status.values()),
+               "failed": sum(s == "failed" for s in status.values()),
+               "unfinished": len(unfinished), "seconds_to_drain": round(time.monotonic() - started, 1)}
+    if unfinished or len(queued) < count or figures["failed"]:
+        raise session.ActivityFailed(f"report backlog did not drain in {timeout:.0f}s: {figures}; "
+                                     f"unfinished: {unfinished[:5]}")
+    return figures
