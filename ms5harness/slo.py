@@ -7,6 +7,7 @@ a query that returns nothing is a failed verdict (no traffic is not a pass).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from prometheus_api_client import PrometheusConnect
 
@@ -73,3 +74,13 @@ def evaluate(prometheus_url: str, window_seconds: int, at: float) -> tuple[list[
     prometheus = PrometheusConnect(url=prometheus_url, disable_ssl=True)
     verdicts = [judge(o, scalar(prometheus, o.promql(window_seconds), at)) for o in OBJECTIVES]
     return verdicts, scalar(prometheus, over(REQUESTS, window_seconds), at)
+
+
+def history(prometheus_url: str, end: float, seconds: int = 900, step: int = 15) -> dict:
+    """Each SLI over a sliding minute, and the scrape targets up per job, every `step` seconds over the
+    `seconds` before `end`: how the service behaved in the minutes around a failure."""
+    prometheus = PrometheusConnect(url=prometheus_url, disable_ssl=True)
+    queries = {o.name: o.promql(60) for o in OBJECTIVES} | {"scrape targets up": "sum by (job) (up)"}
+    start, stop = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (end - seconds, end))
+    return {name: {"query": query, "series": prometheus.custom_query_range(query, start, stop, f"{step}s")}
+            for name, query in queries.items()}

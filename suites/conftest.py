@@ -64,12 +64,14 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
     if report.failed and stack is not None and report.when == "call":
-        from ms5harness.reports.evidence import collect
+        from ms5harness.reports.evidence import collect, prometheus_window
 
         run_dir = Path(os.environ.get("MS5H_RUN_DIR") or paths.reports_dir() / "latest")
         out = run_dir / "evidence" / re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[:120]
         try:
             collect(stack.kube, stack.namespace, out)
             report.sections.append(("evidence", f"pod logs, events and describe output: {out}"))
+            prometheus_window(stack.url("prometheus"), out)
+            report.sections.append(("evidence", f"service levels of the last 15 minutes: {out}/prometheus.json"))
         except Exception as err:  # evidence is best effort; the failure itself stands
             report.sections.append(("evidence", f"could not collect evidence: {err}"))

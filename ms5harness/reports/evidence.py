@@ -1,12 +1,16 @@
-"""Evidence bundle for a failure: pod logs, events and `describe` of the workloads involved."""
+"""Evidence bundle for a failure: pod logs, events and `describe` of the workloads involved, and
+what Prometheus recorded of the service levels in the minutes before."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
 from pathlib import Path
 
 from kubernetes import client
 
+from ms5harness import slo
 from ms5harness.cluster.build import binary
 from ms5harness.kube.client import Kube
 
@@ -35,3 +39,10 @@ def collect(kube: Kube, namespace: str, out_dir: Path, label_selector: str = "")
                 text = f"(no log: {err.status} {err.reason})"
             (logs / f"{pod.metadata.name}_{c.name}.log").write_text(text)
     return out_dir
+
+
+def prometheus_window(prometheus_url: str, out_dir: Path, seconds: int = 900) -> Path:
+    """prometheus.json: every SLI and the scrape targets up, every 15 s of the last `seconds`."""
+    path = out_dir / "prometheus.json"
+    path.write_text(json.dumps(slo.history(prometheus_url, time.time(), seconds), indent=1))
+    return path

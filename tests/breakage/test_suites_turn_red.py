@@ -8,6 +8,7 @@ something else, made them fail, and the rollback put the stack back.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -105,5 +106,11 @@ def test_suite_turns_red_on_breakage_and_green_after_rollback(case, target, name
         settle()
     assert code == 1, f"with {case.fault}, the {case.suite} suite exited {code}, not 1 (tests failed):\n{failures}"
     assert re.search(case.reason, failures), f"the {case.suite} suite failed, but not because of {case.fault}:\n{failures}"
+    bundles = sorted((tmp_path / "evidence").iterdir())
+    assert bundles, "a failing suite left no evidence bundle"
+    for bundle in bundles:
+        assert {"events.txt", "describe.txt", "logs", "prometheus.json"} <= {p.name for p in bundle.iterdir()}, bundle
+    assert any(json.loads((b / "prometheus.json").read_text())["availability"]["series"] for b in bundles), \
+        "no evidence bundle holds the availability SLI of the minutes before the failure"
     code, failures = run_suite_tests(request, namespace, case.tests, tmp_path / "restored.xml")
     assert code == 0, f"after rolling back {case.fault}, the {case.suite} suite still fails:\n{failures}"
