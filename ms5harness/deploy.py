@@ -24,7 +24,7 @@ from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
 from ms5harness.images.catalog import project_images
 from ms5harness.kube.target import Target, machine_lock
-from ms5harness.kube.waits import poll
+from ms5harness.kube.waits import poll, port_number
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 STUCK_REASONS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
@@ -184,11 +184,10 @@ def readiness_answer(kube, pod: client.V1Pod) -> str:
         get = c.readiness_probe.http_get if c.readiness_probe else None
         if get is None:
             continue
-        port = get.port if isinstance(get.port, int) else next(
-            (p.container_port for p in c.ports or [] if p.name == get.port), get.port)
         try:
             body = kube.core.connect_get_namespaced_pod_proxy_with_path(
-                f"{pod.metadata.name}:{port}", pod.metadata.namespace, get.path.lstrip("/"), _request_timeout=5)
+                f"{pod.metadata.name}:{port_number(pod, get.port)}", pod.metadata.namespace, get.path.lstrip("/"),
+                _request_timeout=5)
         except client.ApiException as err:
             body = err.body.decode(errors="replace") if isinstance(err.body, bytes) else err.body
         except (OSError, urllib3.exceptions.HTTPError) as err:

@@ -74,6 +74,17 @@ def pod_summary(p: client.V1Pod) -> str:
     return " ".join(parts)
 
 
+def port_number(pod: client.V1Pod, port: int | str) -> int:
+    """A port of the pod as a number: Service targetPorts and probes may name a container port."""
+    if isinstance(port, int):
+        return port
+    for c in pod.spec.containers:
+        for p in c.ports or []:
+            if p.name == port:
+                return p.container_port
+    raise LookupError(f"pod {pod.metadata.name} has no container port named {port!r}")
+
+
 def pod_running(kube: Kube, namespace: str, name: str, timeout: float = 90) -> client.V1Pod:
     def ready(p: client.V1Pod) -> bool:
         if p.status.phase in ("Failed", "Succeeded"):

@@ -17,7 +17,7 @@ from ms5harness import chart
 from ms5harness.images.catalog import project_images
 from ms5harness.kube.portforward import Forward
 from ms5harness.kube.target import Target
-from ms5harness.kube.waits import ExecResult, exec_in_pod
+from ms5harness.kube.waits import ExecResult, exec_in_pod, port_number
 
 COMPONENT = "app.kubernetes.io/component"
 
@@ -36,15 +36,10 @@ def secret_value(kube, namespace: str, key: str) -> str:
 
 def container_port(pod: client.V1Pod, port: client.V1ServicePort) -> int:
     """The pod port a Service port sends to (its targetPort may name a container port)."""
-    if port.target_port is None:
-        return port.port
-    if isinstance(port.target_port, int):
-        return port.target_port
-    for c in pod.spec.containers:
-        for p in c.ports or []:
-            if p.name == port.target_port:
-                return p.container_port
-    raise NothingFound(f"pod {pod.metadata.name} has no container port named {port.target_port!r}")
+    try:
+        return port_number(pod, port.port if port.target_port is None else port.target_port)
+    except LookupError as err:
+        raise NothingFound(str(err)) from None
 
 
 @dataclass
