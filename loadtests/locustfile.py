@@ -7,7 +7,25 @@ only). The admin password comes from MS5H_ADMIN_PASSWORD, never from the command
 import os
 import uuid
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
+
+REQUEST_LOG = os.environ.get("MS5H_REQUEST_LOG")  # one CSV line per request: the harness's client-side figures
+
+
+@events.init.add_listener
+def record_every_request(environment, **_kwargs) -> None:
+    """Locust's own stats round percentiles and merge time; the harness wants each request: when it
+    ended, how long it took, whether it failed (ms5harness.slo.Sample)."""
+    if not REQUEST_LOG:
+        return
+    log = open(REQUEST_LOG, "a", buffering=1)  # noqa: SIM115 (open for the whole run; closed on exit)
+
+    def write(request_type, name, response_time, response_length, exception=None, start_time=None, **_kw) -> None:
+        seconds = (response_time or 0) / 1000
+        log.write(f"{(start_time or 0) + seconds:.3f},{seconds:.4f},{int(exception is not None)},{name}\n")
+
+    environment.events.request.add_listener(write)
+    environment.events.quitting.add_listener(lambda **_kw: log.close())
 
 
 class FloorUser(HttpUser):

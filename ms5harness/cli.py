@@ -11,7 +11,9 @@ import json
 import subprocess
 import sys
 import time
+import traceback
 
+from ms5harness import paths
 from ms5harness.errors import HarnessError
 
 
@@ -145,29 +147,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
-def cmd_resilience(args: argparse.Namespace) -> int:
-    from ms5harness import paths, resilience
-    from ms5harness.kube import target as target_mod
-    from ms5harness.verify.stack import Stack
-
-    stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
-    out = paths.reports_dir() / time.strftime("resilience-%Y%m%dT%H%M%SZ", time.gmtime())
-    held = True
-    try:
-        for experiment in args.experiments:
-            result = resilience.under_load(stack, experiment, out, args.users, args.duration)
-            print("\n".join(result.lines()))
-            held = held and result.hypothesis_held and not result.lost_writes
-    finally:
-        stack.close()
-    print(f"journals and SLO verdicts: {out}")
-    return 0 if held else 1
-
-
 def cmd_nightly(args: argparse.Namespace) -> int:
     from ms5harness import pipeline
 
-    return pipeline.nightly(args.kubeconfig, args.profile, args.namespace, args.keep_cluster)
+    steps = pipeline.STEPS if args.command == "nightly" else pipeline.PLAN_ONLY
+    return pipeline.nightly(args.kubeconfig, args.profile, args.namespace, getattr(args, "keep_cluster", False),
+                            args.plan, args.only, args.repeat, steps=steps, kind=args.command)
+
+
+def add_plan_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plan", metavar="FILE", help="the resilience plan (default: experiments/nightly.yaml)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these entries of the plan")
+    p.add_argument("--repeat", type=int, default=1, metavar="N", help="play every entry N times (pass rate, spread)")
 
 
 def add_target_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
@@ -221,15 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--duration", type=int, default=60, help="seconds of load (Locust stops the users)")
     load.set_defaults(func=cmd_load)
 
-    res = sub.add_parser("resilience", help="chaos experiments played under load: journal, SLO verdicts, burn rate")
+    res = sub.add_parser("resilience", help="the resilience plan against the deployed stack: scores and report")
     add_target_args(res)
-    res.add_argument("experiments", nargs="+", metavar="EXPERIMENT", help="names in experiments/, e.g. db-failover")
-    res.add_argument("--users", type=int, default=10)
-    res.add_argument("--duration", type=int, default=150, help="seconds of load around each experiment")
-    res.set_defaults(func=cmd_resilience)
+    add_plan_args(res)
+    res.set_defaults(func=cmd_nightly)
 
-    nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, report, teardown")
+    nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, resilience plan, "
+                                             "teardown, report")
     add_target_args(nightly)
+    add_plan_args(nightly)
     nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
     nightly.set_defaults(func=cmd_nightly)
 
@@ -250,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 (a bug, not bad input: one line here, the traceback in a file)
+        trace = paths.reports_dir() / "last-traceback.txt"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        trace.write_text(traceback.format_exc())
+        print(f"error: {type(err).__name__}: {err} (fix: this is a harness bug; traceback in {trace})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

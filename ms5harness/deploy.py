@@ -27,6 +27,7 @@ from ms5harness.kube.target import Target, machine_lock
 from ms5harness.kube.waits import poll, port_number
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+DIAGNOSE_EVERY_SECONDS = 10  # how often a pending workload is checked for a reason it can never start
 STUCK_REASONS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError"}
 
@@ -55,9 +56,18 @@ class DeployResult:
                  "ready after": "-" if w.ready_after is None else f"{w.ready_after:.0f}s"} for w in self.workloads]
 
 
-def helm(target: Target, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(chart.helm_binary()), "--kubeconfig", str(target.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=900)
+HELM_SECONDS = 120  # a helm command that waits for nothing (get, dry-run)
+HELM_EXIT_GRACE_SECONDS = 60  # beyond the --timeout helm itself was given
+
+
+def helm(target: Target, *args: str, check: bool = True, seconds: float = HELM_SECONDS) -> subprocess.CompletedProcess:
+    """helm against the target, bounded; a helm that outlives `seconds` is one line, not a traceback."""
+    try:
+        proc = subprocess.run([str(chart.helm_binary()), "--kubeconfig", str(target.kubeconfig), *args],
+                              capture_output=True, text=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"helm {args[0]} did not finish in {seconds:.0f}s",
+                           "check the API server's health, or raise --timeout") from None
     if check and proc.returncode != 0:
         raise chart.helm_failure(proc.stderr, args[0])
     return proc
@@ -199,15 +209,20 @@ def readiness_answer(kube, pod: client.V1Pod) -> str:
 def wait_rollouts(target: Target, namespace: str, workloads: list[Workload], timeout: float, start: float) -> None:
     deadline = start + timeout
     pending = list(workloads)
+    next_diagnosis = time.monotonic()
     while pending:
         for w in list(pending):
             observe(target, namespace, w)
             if w.ready >= w.desired:
                 w.ready_after = time.monotonic() - start
                 pending.remove(w)
-            elif any(r in why_not_ready(target, namespace, w) for r in STUCK_REASONS):
-                raise HarnessError(f"{w.label} cannot start: {why_not_ready(target, namespace, w)}",
-                                   "build and load the image (`ms5harness images load`) or fix the pod spec")
+            elif time.monotonic() >= next_diagnosis:
+                reason = why_not_ready(target, namespace, w)  # lists pods and events: not on every poll
+                if any(r in reason for r in STUCK_REASONS):
+                    raise HarnessError(f"{w.label} cannot start: {reason}",
+                                       "build and load the image (`ms5harness images load`) or fix the pod spec")
+        if time.monotonic() >= next_diagnosis:
+            next_diagnosis = time.monotonic() + DIAGNOSE_EVERY_SECONDS
         if pending and time.monotonic() > deadline:
             w = pending[0]
             others = f" (also not ready: {', '.join(p.label for p in pending[1:])})" if pending[1:] else ""
@@ -235,7 +250,8 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
     if changed:
         echo(f"helm upgrade --install {chart.RELEASE} ({profile} profile) into namespace {namespace}")
         # Helm blocks on its hooks (migrations, bucket setup) until --timeout.
-        helm(target, *upgrade_args(profile, namespace, values), "--timeout", f"{int(timeout)}s")
+        helm(target, *upgrade_args(profile, namespace, values), "--timeout", f"{int(timeout)}s",
+             seconds=timeout + HELM_EXIT_GRACE_SECONDS)
     else:
         echo("the installed release already matches: nothing to change")
     workloads = workloads_of(objects)
@@ -245,7 +261,8 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
 
 def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -> None:
     if release_manifest(target, namespace) is not None:
-        helm(target, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout", f"{int(timeout)}s")
+        helm(target, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout", f"{int(timeout)}s",
+             seconds=timeout + HELM_EXIT_GRACE_SECONDS)
         echo(f"uninstalled release {chart.RELEASE} from {namespace}")
     try:
         target.kube.core.delete_namespace(namespace)

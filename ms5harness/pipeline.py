@@ -1,9 +1,9 @@
-"""The nightly pipeline: cluster -> deploy -> verification suites -> report -> teardown.
+"""The nightly pipeline: cluster -> deploy -> suites -> the resilience plan -> teardown -> report.
 
-Each step is timed and recorded in reports/<run id>/summary.json; the HTML report
-joins the step table with every JUnit result. The embedded cluster is always
-taken down at the end (unless kept), also when a step fails or the run is
-interrupted.
+The steps are data (`STEPS`) run by one generic runner: each step declares the steps it needs,
+and whether it runs even after a failure (teardown, report). Every step is recorded whatever it
+raises; a step whose needs failed is shown as not run. The plan is validated before any step
+runs, and nothing changes in the target beyond what an experiment declares and rolls back.
 """
 
 from __future__ import annotations
@@ -13,101 +13,245 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ms5harness import deploy as deploy_mod
+from ms5harness import objectives as objectives_mod
 from ms5harness import paths
 from ms5harness.errors import HarnessError
-from ms5harness.reports import html as html_report
+from ms5harness.kube import target as target_mod
+from ms5harness.kube.waits import WaitTimeout, poll
+from ms5harness.reports import junit_out, trends
+from ms5harness.reports.nightly import write_nightly_report
+from ms5harness.resilience import plan as plan_mod
+from ms5harness.resilience import run as run_mod
+from ms5harness.resilience import score
+from ms5harness.verify.stack import Stack
+
+SCHEMA_VERSION = 1
+SETTLE_TIMEOUT_SECONDS = 300  # between experiments: the API ready again before the next baseline
+SUITES_TIMEOUT_SECONDS = 1800
 
 
 @dataclass
 class Step:
     name: str
-    outcome: str = "not run"  # passed | failed | not run
+    outcome: str = "not run"  # passed | failed | interrupted | not run
     seconds: float = 0.0
     detail: str = ""
 
 
 @dataclass
-class Run:
+class Nightly:
+    """Everything one nightly run knows; summary.json is written from it after every step."""
     run_id: str
     directory: Path
+    kubeconfig: str | None
+    profile: str
+    namespace: str
+    plan: plan_mod.Plan
+    repeat: int
+    only: list[str]
+    echo: Callable[[str], None] = print
+    keep_cluster: bool = False
+    started: float = field(default_factory=time.time)
     steps: list[Step] = field(default_factory=list)
+    experiments: list[dict] = field(default_factory=list)
+    target: target_mod.Target | None = None
 
-    def step(self, name: str, action: Callable[[], str]) -> bool:
-        step = Step(name)
-        self.steps.append(step)
-        t0 = time.monotonic()
-        try:
-            step.detail = action() or ""
-            step.outcome = "passed"
-        except HarnessError as err:
-            step.outcome, step.detail = "failed", err.one_line()
-        finally:
-            step.seconds = time.monotonic() - t0
-            print(f"[{name}] {step.outcome} in {step.seconds:.0f}s {step.detail.splitlines()[0] if step.detail else ''}",
-                  flush=True)
-            self.save()
-        return step.outcome == "passed"
+    @property
+    def passed(self) -> bool:
+        ran = [s for s in self.steps if s.name != "report"]
+        return all(s.outcome in ("passed", "skipped") for s in ran) and all(e["passed"] for e in self.experiments) \
+            and bool(self.experiments)
 
-    def save(self) -> None:
+    def summary(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION, "kind": "nightly", "run_id": self.run_id,
+            "started": self.started, "finished": time.time(), "passed": self.passed,
+            "target": {"kubeconfig": str(self.target.kubeconfig) if self.target else self.kubeconfig,
+                       "embedded": bool(self.target and self.target.embedded), "namespace": self.namespace,
+                       "profile": self.profile},
+            "plan": {"path": str(self.plan.path), "repeat": self.repeat, "only": self.only},
+            "objectives": objectives_mod.load(self.profile).as_dict(),
+            "steps": [asdict(s) for s in self.steps if s.name != "report"],
+            "experiments": self.experiments,
+            "services": score.services(self.experiments),
+            "repeats": score.repeats(self.experiments) if self.repeat > 1 else [],
+            "score_formula": score.FORMULA,
+        }
+
+    def save(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "summary.json").write_text(json.dumps(
-            {"run_id": self.run_id, "steps": [asdict(s) for s in self.steps]}, indent=2))
+        path = self.directory / "summary.json"
+        path.write_text(json.dumps(self.summary(), indent=1, default=str))
+        return path
 
-    def steps_html(self) -> str:
-        rows = "".join(f"<tr><td>{s.name}</td><td>{s.outcome}</td><td>{s.seconds:.0f}s</td><td><pre>{s.detail}</pre></td></tr>"
-                       for s in self.steps)
-        return f"<table><tr><th>step</th><th>outcome</th><th>time</th><th>detail</th></tr>{rows}</table>"
+    def user_kubeconfig(self) -> str | None:
+        """What child processes are told: the user's kubeconfig, or nothing (they find the embedded cluster)."""
+        return None if self.target is None or self.target.embedded is not None else str(self.target.kubeconfig)
 
 
-def run_pytest(run: Run, name: str, args: list[str], kubeconfig: Path | None) -> str:
-    """pytest in a child process; with no kubeconfig it finds the (running) embedded cluster itself."""
-    junit = run.directory / f"junit-{name}.xml"
+def bring_up(run: Nightly) -> str:
+    run.target = target_mod.resolve(run.kubeconfig, echo=run.echo)
+    return f"kubeconfig: {run.target.kubeconfig}" + (" (embedded cluster)" if run.target.embedded else "")
+
+
+def install(run: Nightly) -> str:
+    result = deploy_mod.deploy(run.target, run.profile, run.namespace, echo=run.echo)
+    return f"{'deployed' if result.changed else 'unchanged'}: {len(result.workloads)} workloads ready in " \
+           f"{result.seconds:.0f}s"
+
+
+def verify(run: Nightly) -> str:
+    """The verification suites as a user runs them, against the stack exactly as deployed."""
+    junit = run.directory / "junit-suites.xml"
     env = {**os.environ, "MS5H_RUN_DIR": str(run.directory)}
-    if kubeconfig is not None:
-        env["MS5H_KUBECONFIG"] = str(kubeconfig)
-    proc = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={junit}", *args],
-                          cwd=paths.REPO_ROOT, env=env)
+    if run.user_kubeconfig():
+        env["MS5H_KUBECONFIG"] = run.user_kubeconfig()
+    proc = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={junit}", "suites", "-q", "-n", "auto",
+                           "--no-deploy", f"--profile={run.profile}", f"--namespace={run.namespace}"],
+                          cwd=paths.REPO_ROOT, env=env, timeout=SUITES_TIMEOUT_SECONDS)
     if proc.returncode == 5:
-        raise HarnessError(f"pytest {name} collected no tests", "check the paths given to the pipeline")
+        raise HarnessError("pytest suites collected no tests", "check that suites/ is in the checkout")
     if proc.returncode != 0:
-        raise HarnessError(f"pytest {name} failed (exit {proc.returncode})", f"see {junit} and report.html")
+        raise HarnessError(f"the verification suites failed (exit {proc.returncode})", f"see {junit.name} in the report")
     return f"junit: {junit.name}"
 
 
-def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: bool) -> int:
-    from ms5harness import deploy
-    from ms5harness.kube import target as target_mod
+def api_ready(stack: Stack) -> None:
+    """Wait until the API answers its readiness endpoint through the entry point."""
+    with stack.api() as api:
+        try:
+            poll("the API ready before the next experiment", lambda: api.get("/health/detailed"),
+                 lambda r: r.status_code == 200, timeout=SETTLE_TIMEOUT_SECONDS, interval=2,
+                 summary=lambda r: f"{r.status_code} {r.text[:200]}")
+        except WaitTimeout as err:
+            raise HarnessError(str(err), "see the previous experiment's events in the report") from None
 
-    run_id = os.environ.get("MS5H_RUN_ID") or time.strftime("nightly-%Y%m%dT%H%M%SZ", time.gmtime())
-    run = Run(run_id, paths.reports_dir() / run_id)
-    holder: dict = {}
 
-    def bring_up() -> str:
-        holder["target"] = target_mod.resolve(kubeconfig)
-        return f"kubeconfig: {holder['target'].kubeconfig}"
-
-    def install() -> str:
-        result = deploy.deploy(holder["target"], profile, namespace)
-        return "\n".join(f"{r['workload']} {r['ready']} ready after {r['ready after']}" for r in result.table())
-
+def play_plan(run: Nightly) -> str:
+    """Every plan entry under load, `repeat` times; an entry that crashes is recorded as failed, and
+    the next one still runs."""
+    stack = Stack(run.target, run.namespace, run.profile)
+    entries = [(attempt, e) for attempt in range(1, run.repeat + 1) for e in run.plan.entries]
+    progress = run_mod.Progress(sum(run_mod.expected_seconds(e) for _, e in entries), run.echo)
     try:
-        if run.step("cluster", bring_up) and run.step("deploy", install):
-            user_kubeconfig = None if holder["target"].embedded is not None else holder["target"].kubeconfig
-            run.step("static", lambda: run_pytest(run, "static", ["tests/static", "-q"], user_kubeconfig))
-            stack_args = [f"--profile={profile}", f"--namespace={namespace}"]
-            run.step("suites", lambda: run_pytest(run, "suites", ["suites", "-q", "-n", "auto", *stack_args],
-                                                  user_kubeconfig))
-            fault_tests = ["tests/breakage", "tests/chaos", "tests/load"]
-            run.step("faults", lambda: run_pytest(run, "faults", [*fault_tests, "-q", "-s", *stack_args],
-                                                  user_kubeconfig))
+        for index, (attempt, entry) in enumerate(entries, 1):
+            progress.label = f"resilience {index}/{len(entries)} {entry.name}" + (f" #{attempt}" if run.repeat > 1 else "")
+            try:
+                api_ready(stack)
+                result = run_mod.play(stack, entry, attempt, run.directory, progress)
+            except Exception as err:  # noqa: BLE001 (recorded as the entry's failure; the plan goes on)
+                result = crashed(entry, attempt, err)
+            run.experiments.append(result)
+            run.save()
+            run.echo(f"[{progress.label}] {'passed' if result['passed'] else 'FAILED'}: score {result['score']}"
+                     + (f"; {result['reason']}" if result["reason"] else ""))
     finally:
-        target = holder.get("target")
-        if target is not None and target.embedded is not None and not keep_cluster:
-            run.step("teardown", lambda: target.embedded.down() or "cluster down")
-        report = html_report.write_report(run.directory, f"MS5 nightly {run_id}", {"Pipeline": run.steps_html()})
-        print(f"report: {report}")
-    return 0 if all(s.outcome == "passed" for s in run.steps) else 1
+        stack.close()
+    failed = [e["name"] for e in run.experiments if not e["passed"]]
+    if failed:
+        raise HarnessError(f"{len(failed)} of {len(entries)} experiments failed: {', '.join(failed)}",
+                           "see the scorecard in report.html")
+    return f"{len(entries)} experiments passed"
+
+
+def crashed(entry: plan_mod.Entry, attempt: int, err: BaseException) -> dict:
+    reason = err.one_line() if isinstance(err, HarnessError) else f"{type(err).__name__}: {err}"
+    return {"name": entry.name, "title": entry.name, "service": entry.service, "severity": entry.severity,
+            "weight": entry.weight, "attempt": attempt, "passed": False, "reason": f"harness error: {reason}",
+            "score": 0.0, "hypothesis": None, "window": None, "phases": [], "gates": [], "time_to_detect": None,
+            "time_to_recover": None, "recover_within": entry.recover_within, "alerts": [], "faults": [],
+            "data": {}, "series": {}, "events": [], "traceback": traceback.format_exc()}
+
+
+def teardown(run: Nightly) -> str:
+    if run.target is None or run.target.embedded is None:
+        return "not the embedded cluster: left as it was"
+    if run.keep_cluster:
+        return "kept (--keep-cluster)"
+    run.target.embedded.down()
+    return "embedded cluster down"
+
+
+def report(run: Nightly) -> str:
+    summary_path = run.save()
+    summary = json.loads(summary_path.read_text())
+    junit = junit_out.write_gates_junit(run.directory / "junit-nightly.xml", summary)
+    html = write_nightly_report(run.directory, summary, trends.history(run.directory.parent, run.run_id))
+    return f"{html.name}, {summary_path.name}, {junit.name}"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    action: Callable[[Nightly], str]
+    needs: tuple[str, ...] = ()
+    always: bool = False  # runs after a failure or an interrupt too
+
+
+STEPS = (
+    StepSpec("cluster", bring_up),
+    StepSpec("deploy", install, needs=("cluster",)),
+    StepSpec("suites", verify, needs=("deploy",)),
+    StepSpec("resilience", play_plan, needs=("deploy",)),
+    StepSpec("teardown", teardown, needs=("cluster",), always=True),
+    StepSpec("report", report, always=True),
+)
+
+
+def execute(run: Nightly, steps: tuple[StepSpec, ...] = STEPS) -> int:
+    """Run the steps in order; 0 only when every step passed and every gate held."""
+    interrupted = False
+    for spec in steps:
+        step = Step(spec.name)
+        run.steps.append(step)
+        passed = {s.name for s in run.steps if s.outcome == "passed"}
+        if (interrupted and not spec.always) or not set(spec.needs) <= passed:
+            missing = [n for n in spec.needs if n not in passed]
+            step.detail = "interrupted before it" if interrupted else f"needs {', '.join(missing)}"
+            run.echo(f"[{spec.name}] not run: {step.detail}")
+            continue
+        run.echo(f"[{spec.name}] ...")
+        t0 = time.monotonic()
+        try:
+            step.detail = spec.action(run) or ""
+            step.outcome = "passed"
+        except KeyboardInterrupt:
+            step.outcome, step.detail, interrupted = "interrupted", "interrupted (Ctrl-C)", True
+        except HarnessError as err:
+            step.outcome, step.detail = "failed", err.one_line()
+        except Exception as err:  # noqa: BLE001 (recorded, with its traceback beside the report)
+            step.outcome, step.detail = "failed", f"{type(err).__name__}: {err}"
+            run.directory.mkdir(parents=True, exist_ok=True)
+            (run.directory / f"{spec.name}.traceback.txt").write_text(traceback.format_exc())
+        step.seconds = round(time.monotonic() - t0, 1)
+        run.echo(f"[{spec.name}] {step.outcome} in {step.seconds:.0f}s: {step.detail.splitlines()[0] if step.detail else ''}")
+        if spec.name != "report":
+            run.save()
+    run.echo(f"report: {run.directory / 'report.html'}")
+    if interrupted:
+        return 130
+    return 0 if run.passed else 1
+
+
+# Against a stack that is already deployed (`ms5harness resilience`): the plan and its report only.
+PLAN_ONLY = tuple(s for s in STEPS if s.name in ("cluster", "resilience", "report"))
+
+
+def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: bool = False,
+            plan_path: str | None = None, only: list[str] | None = None, repeat: int = 1, echo=print,
+            steps: tuple[StepSpec, ...] = STEPS, kind: str = "nightly") -> int:
+    """Validate the plan, then run the steps; the run's files land in reports/<kind>-<time>/."""
+    if repeat < 1:
+        raise HarnessError(f"--repeat {repeat}: must be 1 or more", "e.g. --repeat 3")
+    plan = plan_mod.load(Path(plan_path) if plan_path else None, objectives_mod.load(profile), only)
+    run_id = os.environ.get("MS5H_RUN_ID") or time.strftime(f"{kind}-%Y%m%dT%H%M%SZ", time.gmtime())
+    run = Nightly(run_id, paths.reports_dir() / run_id, kubeconfig, profile, namespace, plan, repeat, only or [],
+                  echo, keep_cluster)
+    echo(f"{kind} {run_id}: {len(plan.entries)} experiments x {repeat} from {plan.path}")
+    return execute(run, steps)

@@ -1,47 +1,123 @@
-"""The MS5 service-level objectives, judged by Prometheus over one window (a load run).
+"""Service levels over a window, as each side saw them, and the verdicts against the objectives.
 
-Each objective is a PromQL ratio or quantile over the window's own range, evaluated at its end;
-a query that returns nothing is a failed verdict (no traffic is not a pass).
+Three sides see the same traffic: the clients (every request Locust made, from its request log),
+the entry point (nginx's access log) and the backend (its Prometheus metrics). Each gives the
+same `Figures`; a verdict needs the figures of a window with traffic: no requests is "no data",
+never a pass, and a counter series that does not exist yet is zero, never missing data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 
 from prometheus_api_client import PrometheusConnect
 
+from ms5harness.objectives import Objectives
+
 API = 'job="backend", handler!~"/health.*|/metrics"'
-
-
-def over(query: str, window_seconds: int) -> str:
-    """The query with its {window} placeholder set (str.format would trip on PromQL's own braces)."""
-    return query.replace("{window}", f"{int(window_seconds)}s")
+REQUESTS = f"http_requests_total{{{API}}}"
+ERRORS = f'http_requests_total{{{API}, status=~"5.."}}'
+BUCKETS = f"http_request_duration_seconds_bucket{{{API}}}"
+AVAILABILITY = "ms5:api_up:bool"
+PROMETHEUS_TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
-class Objective:
-    name: str
-    query: str  # with {window}, a PromQL duration such as 120s
-    target: float
-    higher_is_better: bool
-    unit: str = ""
-
-    def promql(self, window_seconds: int) -> str:
-        return over(self.query, window_seconds)
-
-    def met(self, value: float) -> bool:
-        return value >= self.target if self.higher_is_better else value < self.target
+class Sample:
+    """One request as a client or the entry point saw it: when it ended, how long it took, whether it failed."""
+    at: float
+    seconds: float
+    failed: bool
 
 
-OBJECTIVES = (
-    Objective("availability", "avg_over_time(ms5:api_up:bool[{window}])", 0.999, True),
-    Objective("latency p95", f"histogram_quantile(0.95, sum by (le) (increase(http_request_duration_seconds_bucket"
-                             f"{{{API}}}[{{window}}])))", 0.200, False, "s"),
-    Objective("error ratio", f"sum(increase(http_requests_total{{{API}, status=~\"5..\"}}[{{window}}])) "
-                             f"/ sum(increase(http_requests_total{{{API}}}[{{window}}]))", 0.01, False),
-)
-REQUESTS = f"sum(increase(http_requests_total{{{API}}}[{{window}}]))"
+@dataclass
+class Figures:
+    requests: float | None = None
+    failures: float | None = None
+    availability: float | None = None
+    error_ratio: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+MEASURES = tuple(f.name for f in fields(Figures) if f.name not in ("requests", "failures"))
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """The nearest-rank quantile (what a percentile of recorded requests means), None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def sample_figures(samples: list[Sample], start: float, end: float) -> Figures:
+    """Figures of the requests that ended in [start, end): exact counts and percentiles."""
+    inside = [s for s in samples if start <= s.at < end]
+    if not inside:
+        return Figures(requests=0, failures=0)
+    failures = sum(s.failed for s in inside)
+    ratio = failures / len(inside)
+    latencies = [s.seconds for s in inside]
+    return Figures(len(inside), failures, 1 - ratio, ratio, quantile(latencies, 0.5), quantile(latencies, 0.95))
+
+
+def counted(series: str, window: str, by: str = "") -> str:
+    """How much a counter grew over the window, summed. increase() cannot see the growth of a series
+    born inside the window before its first scrape (a handler's first request, a new status code,
+    a new pod): such series count from zero, the others by increase()."""
+    group = f" by ({by})" if by else ""
+    old = f"sum{group} (increase({series}[{window}]) and {series} offset {window})"
+    born = f"sum{group} ({series} unless {series} offset {window})"
+    return f"({old} + {born}) or {old} or {born}"
+
+
+class Server:
+    """The backend's side, from Prometheus: figures over a window and SLI series over a range."""
+
+    def __init__(self, prometheus_url: str):
+        self.prometheus = PrometheusConnect(url=prometheus_url, disable_ssl=True)
+
+    def scalar(self, query: str, at: float) -> float | None:
+        result = self.prometheus.custom_query(query, params={"time": at, "timeout": f"{PROMETHEUS_TIMEOUT_SECONDS}s"})
+        if not result:
+            return None
+        value = float(result[0]["value"][1])
+        return None if math.isnan(value) else value
+
+    def figures(self, start: float, end: float) -> Figures:
+        """The backend's figures over [start, end]; failures are zero while no 5xx series exists."""
+        window = f"{max(1, round(end - start))}s"
+        requests = self.scalar(counted(REQUESTS, window), end)
+        if not requests:
+            return Figures(requests=requests, availability=self.scalar(f"avg_over_time({AVAILABILITY}[{window}])", end))
+        failures = self.scalar(counted(ERRORS, window), end) or 0.0
+        buckets = counted(BUCKETS, window, by="le")
+        return Figures(requests, failures, self.scalar(f"avg_over_time({AVAILABILITY}[{window}])", end),
+                       failures / requests, self.scalar(f"histogram_quantile(0.5, {buckets})", end),
+                       self.scalar(f"histogram_quantile(0.95, {buckets})", end))
+
+    def range(self, query: str, start: float, end: float, step: float) -> list[tuple[float, float]]:
+        """One series over [start, end] every `step` seconds ([] when Prometheus has none)."""
+        begin, stop = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (start, end))
+        result = self.prometheus.custom_query_range(query, begin, stop, f"{step:g}s")
+        return [(float(t), float(v)) for t, v in result[0]["values"]] if result else []
+
+    @staticmethod
+    def sli_queries(rate_window: str) -> dict[str, str]:
+        """p50, p95 and the 5xx ratio of the backend over a sliding `rate_window`."""
+        buckets = f"sum by (le) (rate({BUCKETS}[{rate_window}]))"
+        errors = f"(sum(rate({ERRORS}[{rate_window}])) or 0 * sum(rate({REQUESTS}[{rate_window}])))"
+        return {"p50": f"histogram_quantile(0.5, {buckets})", "p95": f"histogram_quantile(0.95, {buckets})",
+                "error_ratio": f"{errors} / sum(rate({REQUESTS}[{rate_window}]))"}
+
+    def sli_series(self, start: float, end: float, step: float, rate_window: str) -> dict[str, list]:
+        return {name: self.range(q, start, end, step) for name, q in self.sli_queries(rate_window).items()}
 
 
 @dataclass
@@ -56,31 +132,44 @@ class Verdict:
         return f"{self.objective:<14} {shown:>10}  target {self.target:<10} {'met' if self.met else 'BREACHED'}"
 
 
-def judge(objective: Objective, value: float | None) -> Verdict:
-    target = f"{'>=' if objective.higher_is_better else '<'} {objective.target:g}{objective.unit}"
-    return Verdict(objective.name, value, target, value is not None and objective.met(value))
+@dataclass(frozen=True)
+class Threshold:
+    """One measure's bound: availability must reach it, the others stay below it."""
+    measure: str
+    bound: float
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.measure == "availability"
+
+    @property
+    def target(self) -> str:
+        unit = "s" if self.measure in ("p50", "p95") else ""
+        return f"{'>=' if self.higher_is_better else '<'} {self.bound:g}{unit}"
+
+    def met(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        return value >= self.bound if self.higher_is_better else value < self.bound
 
 
-def scalar(prometheus: PrometheusConnect, query: str, at: float) -> float | None:
-    result = prometheus.custom_query(query, params={"time": at})
-    if not result:
-        return None
-    value = float(result[0]["value"][1])
-    return None if value != value else value  # NaN (0/0: no requests) is no data
+def thresholds(objectives: Objectives) -> tuple[Threshold, ...]:
+    return (Threshold("availability", objectives.availability), Threshold("p95", objectives.latency_p95),
+            Threshold("error_ratio", objectives.error_ratio))
 
 
-def evaluate(prometheus_url: str, window_seconds: int, at: float) -> tuple[list[Verdict], float | None]:
-    """Every objective over the `window_seconds` ending at `at`, and the request count Prometheus saw."""
-    prometheus = PrometheusConnect(url=prometheus_url, disable_ssl=True)
-    verdicts = [judge(o, scalar(prometheus, o.promql(window_seconds), at)) for o in OBJECTIVES]
-    return verdicts, scalar(prometheus, over(REQUESTS, window_seconds), at)
+def verdicts(figures: Figures, objectives: Objectives, side: str = "") -> list[Verdict]:
+    prefix = f"{side} " if side else ""
+    return [Verdict(prefix + t.measure, getattr(figures, t.measure), t.target, t.met(getattr(figures, t.measure)))
+            for t in thresholds(objectives)]
 
 
 def history(prometheus_url: str, end: float, seconds: int = 900, step: int = 15) -> dict:
     """Each SLI over a sliding minute, and the scrape targets up per job, every `step` seconds over the
     `seconds` before `end`: how the service behaved in the minutes around a failure."""
-    prometheus = PrometheusConnect(url=prometheus_url, disable_ssl=True)
-    queries = {o.name: o.promql(60) for o in OBJECTIVES} | {"scrape targets up": "sum by (job) (up)"}
-    start, stop = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (end - seconds, end))
-    return {name: {"query": query, "series": prometheus.custom_query_range(query, start, stop, f"{step}s")}
+    server = Server(prometheus_url)
+    queries = {**server.sli_queries("1m"), "availability": f"avg_over_time({AVAILABILITY}[1m])",
+               "scrape targets up": "sum by (job) (up)"}
+    begin, stop = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (end - seconds, end))
+    return {name: {"query": query, "series": server.prometheus.custom_query_range(query, begin, stop, f"{step}s")}
             for name, query in queries.items()}

@@ -4,12 +4,18 @@
 #   2. unit, cluster, static and suite tests in one pytest run (brings the embedded
 #      cluster up, or uses $MS5H_KUBECONFIG);
 #   3. the verification suites against the deployed stack (pytest-xdist, one worker per core);
-#   4. faults (tests/breakage, tests/chaos): one deliberate breakage per suite must turn it red,
-#      then green after the rollback; the chaos experiments run as typed and always roll back;
-#      alone, since the faults would fail the suites running beside them;
+#   4. faults (tests/breakage, tests/chaos, tests/load, tests/nightly): one deliberate breakage per
+#      suite must turn it red, then green after the rollback; the chaos experiments run as typed and
+#      always roll back; the load meets the SLOs; a short nightly plan runs end to end; alone, since
+#      the faults would fail the suites running beside them;
 #   5. the destructive `cluster down` checks, last, on their own.
 # Reports land in reports/<run id>/. Extra arguments go to the first pytest run.
 set -uo pipefail
+# Root is needed (host packages, a Kubernetes node); a sudoer is asked once, root goes straight on.
+if [[ $EUID -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "error: needs root and sudo is not installed (fix: run it as root)" >&2; exit 1; }
+  exec sudo --preserve-env=MS5H_KUBECONFIG,MS5H_RUN_ID,MS5H_REPORTS env "PATH=$PATH" "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh || exit 1
 
@@ -33,7 +39,7 @@ main_rc=$?
 # The verification suites against the stack the deploy tests left running.
 pytest_run .venv suites -n auto suites
 suites_rc=$?
-pytest_run .venv faults -m faults tests/breakage tests/chaos tests/load
+pytest_run .venv faults -m faults tests/breakage tests/chaos tests/load tests/nightly
 faults_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown

@@ -24,14 +24,6 @@ class Scratch:
         utils.create_from_dict(self.kube.api, obj, namespace=self.name)
         return obj
 
-    def delete(self, kind: str, name: str) -> None:
-        if kind == "NetworkPolicy":
-            self.kube.networking.delete_namespaced_network_policy(name, self.name)
-        elif kind == "Pod":
-            self.kube.core.delete_namespaced_pod(name, self.name, grace_period_seconds=0)
-        else:
-            raise ValueError(f"unsupported kind {kind}")
-
     def run_pod(self, name: str, labels: dict | None = None, timeout: float = 90, **spec_args) -> client.V1Pod:
         """Start a toolbox pod and wait until it runs (and is ready, if it serves a port)."""
         self.create(objects.pod(name, self.image, labels=labels, **spec_args))

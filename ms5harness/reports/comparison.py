@@ -4,13 +4,12 @@ report leads with the difference, not the whole table."""
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ms5harness.reports.junit import run_cases
-from ms5harness.reports.service_levels import load_runs, shown
+from ms5harness.reports.service_levels import load_runs
 
 RUN_STAMP = re.compile(r"\d{8}T\d{6}Z$")
 BROKEN = {"failed", "error"}
@@ -71,20 +70,7 @@ def compare(run_dir: Path, previous: Path) -> Comparison:
     return result
 
 
-def section(run_dir: Path) -> str | None:
+def since_previous(run_dir: Path) -> Comparison | None:
+    """The comparison with the previous run of the same kind, or None for the first run."""
     previous = previous_run(run_dir)
-    if previous is None:
-        return None
-    c = compare(run_dir, previous)
-
-    def listing(title: str, names: list[str]) -> str:
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in names)
-        return f"<p><b>{title}</b> ({len(names)})</p><ul>{items}</ul>" if names else ""
-
-    rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{shown(a)}</td><td>{shown(b)}</td><td>{change}</td></tr>"
-                   for n, a, b, change in c.levels)
-    levels = (f"<table><tr><th>service level</th><th>before</th><th>now</th><th>verdict</th></tr>{rows}</table>"
-              if rows else "")
-    verdict = "worse than" if c.worse else "no regression against"
-    return (f"<p>{verdict} {html.escape(c.previous)}</p>" + listing("Regressed", c.regressed)
-            + listing("New failures", c.new_failures) + listing("Recovered", c.recovered) + levels)
+    return None if previous is None else compare(run_dir, previous)

@@ -1,8 +1,7 @@
-"""Chaos Toolkit journals of a run as one HTML table: what each experiment did and what it measured."""
+"""Chaos Toolkit journals of a run: what each experiment did and what it measured."""
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
@@ -15,16 +14,8 @@ def summarise(journal: dict) -> dict:
             "seconds": round(journal.get("duration") or 0, 1), "activities": activities}
 
 
-def section(run_dir: Path) -> str | None:
-    """The journals under run_dir/journals/ as a table, or None when the run played no experiment."""
-    paths = sorted((run_dir / "journals").glob("*.json"))
-    if not paths:
-        return None
-    rows = []
-    for path in paths:
-        s = summarise(json.loads(path.read_text()))
-        detail = html.escape("\n".join(s["activities"]))
-        rows.append(f"<tr><td>{html.escape(path.stem)}</td><td>{html.escape(s['title'])}<pre>{detail}</pre></td>"
-                    f"<td>{html.escape(s['verdict'])}</td><td>{s['seconds']}s</td></tr>")
-    return ("<table><tr><th>experiment</th><th>what it did and measured</th><th>verdict</th><th>time</th></tr>"
-            + "".join(rows) + "</table>")
+def entries(run_dir: Path) -> list[dict]:
+    """Each journal under run_dir/journals/, summarised and named after its file; empty when the run
+    played no experiment."""
+    return [{"name": path.stem, **summarise(json.loads(path.read_text()))}
+            for path in sorted((run_dir / "journals").glob("*.json"))]

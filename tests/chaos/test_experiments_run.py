@@ -36,12 +36,30 @@ def environment(namespace, settle, request) -> dict:
     return env
 
 
-def chaos_run(experiment: str, journal: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([str(CHAOS), "run", f"experiments/{experiment}.json", "--journal-path", str(journal)],
+def chaos_run(experiment: str | Path, journal: Path, env: dict) -> subprocess.Popen:
+    source = experiment if isinstance(experiment, Path) else f"experiments/{experiment}.json"
+    return subprocess.Popen([str(CHAOS), "run", str(source), "--journal-path", str(journal)],
                             cwd=paths.REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.parametrize("experiment", ["db-failover", "redis-failover", "network-partition", "object-store-restart", "worker-kill"])
+def test_a_run_whose_steady_state_was_never_met_fails(environment, tmp_path):
+    """Chaos Toolkit calls such a run "completed" and exits 0; our control marks it failed."""
+    experiment = json.loads((paths.REPO_ROOT / "experiments" / "redis-failover.json").read_text())
+    probe = next(p for p in experiment["steady-state-hypothesis"]["probes"] if p["name"] == "api-ready")
+    probe["tolerance"] = 599  # the API answers 200: the steady state is not met, the method never runs
+    source = tmp_path / "unmet.json"
+    source.write_text(json.dumps(experiment))
+    proc = chaos_run(source, tmp_path / "journal.json", environment)
+    output, _ = proc.communicate(timeout=300)
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["run"] == [] and journal["status"] == "failed", output[-2000:]
+    assert proc.returncode != 0 and "the method never ran" in output, output[-2000:]
+
+
+EVERY_EXPERIMENT = sorted(p.stem for p in (paths.REPO_ROOT / "experiments").glob("*.json"))
+
+
+@pytest.mark.parametrize("experiment", EVERY_EXPERIMENT)
 def test_experiment_holds_its_hypothesis(experiment, target, namespace, environment, tmp_path):
     journal_path = Path(os.environ.get("MS5H_RUN_DIR") or tmp_path) / "journals" / f"{experiment}.json"
     journal_path.parent.mkdir(parents=True, exist_ok=True)

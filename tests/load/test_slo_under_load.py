@@ -1,5 +1,6 @@
-"""Under the floor's load the stack meets its SLOs (99.9 % availability, p95 < 200 ms, < 1 % errors),
-judged by Prometheus over exactly the run's window; Locust and Prometheus see the same traffic."""
+"""Under the floor's load the stack meets its SLOs (99.9 % availability, p95 < 200 ms, < 1 % errors)
+as the clients saw them and as the backend counted them over exactly the run's window; on a fresh
+stack too, where the handlers' series are born during the run."""
 
 import os
 from pathlib import Path
@@ -21,6 +22,6 @@ def test_steady_load_meets_the_slos(target, settle, request, tmp_path):
         stack.close()
     print("\n".join(result.lines()))
     assert result.client_requests >= 200, "too little load to judge anything"
-    assert result.prometheus_requests is not None and result.prometheus_requests >= 0.9 * result.client_requests, \
-        "Prometheus did not count the load's requests: the verdicts would describe other traffic"
+    assert result.counted, "Prometheus did not count the load's requests: the verdicts would describe other traffic"
+    assert result.prometheus_requests <= 1.02 * result.client_requests, "the backend counted traffic the load never made"
     assert result.passed, "\n".join(result.lines())

@@ -28,3 +28,13 @@ def test_experiment_is_valid_and_always_rolls_back(path: Path):
         provider = activity["provider"]
         if activity["type"] == "action":
             assert provider["type"] == "python" and provider["module"].startswith("ms5harness.chaos."), activity["name"]
+
+
+def test_a_run_whose_steady_state_was_never_met_is_marked_failed():
+    """Chaos Toolkit ends such a run "completed", not deviated, with no method run: a pass that judged nothing."""
+    from ms5harness.chaos import control
+
+    journal = {"status": "completed", "deviated": False, "run": [],
+               "steady_states": {"before": {"steady_state_met": False}, "after": None}}
+    assert "never ran" in control.unjudged(journal)
+    assert control.unjudged({**journal, "steady_states": {"before": {"steady_state_met": True}}}) is None

@@ -17,7 +17,7 @@ def test_journals_become_a_chaos_section(tmp_path):
     (tmp_path / "journals" / "net.json").write_text(json.dumps({**JOURNAL, "deviated": True}))
     page = write_report(tmp_path, "run").read_text()
     assert "<h2>Chaos experiments</h2>" in page
-    assert "Writes survive a primary failure" in page and "&quot;failures&quot;: 3" in page
+    assert "Writes survive a primary failure" in page and "&#34;failures&#34;: 3" in page
     assert "<td>completed</td>" in page and "<td>deviated</td>" in page
 
 

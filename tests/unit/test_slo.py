@@ -1,33 +1,56 @@
-"""SLO verdicts: the plan's targets, the window in every query, and no data never passing."""
+"""Service levels: targets read from the chart's values, exact client figures, counters that also
+count series born inside the window, and no data never passing."""
 
 import pytest
 
-from ms5harness.slo import OBJECTIVES, judge
+from ms5harness import objectives, slo
 
-BY_NAME = {o.name: o for o in OBJECTIVES}
-
-
-def test_the_plans_targets():
-    assert (BY_NAME["availability"].target, BY_NAME["latency p95"].target, BY_NAME["error ratio"].target) == \
-        (0.999, 0.2, 0.01)
+SLOS = objectives.load("local")
 
 
-@pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda o: o.name)
-def test_every_query_covers_exactly_the_window(objective):
-    promql = objective.promql(150)
-    assert "[150s]" in promql and "{window}" not in promql
+def test_the_targets_are_the_charts():
+    assert (SLOS.availability, SLOS.latency_p95, SLOS.error_ratio, SLOS.db_query_p95) == (0.999, 0.2, 0.01, 0.1)
+    assert SLOS.error_budget == pytest.approx(0.001)
 
 
-@pytest.mark.parametrize("name,value,met", [
-    ("availability", 0.9995, True), ("availability", 0.998, False),
-    ("latency p95", 0.150, True), ("latency p95", 0.200, False),
-    ("error ratio", 0.0, True), ("error ratio", 0.02, False),
+def test_the_local_profile_scrapes_fast_enough_for_recovery_times():
+    assert objectives.scrape_seconds("local") == 5 and objectives.scrape_seconds("aks") == 15
+
+
+def test_sample_figures_are_exact_and_windowed():
+    samples = [slo.Sample(t, 0.01 * (t % 20 + 1), failed=t in (5, 6)) for t in range(100)]
+    figures = slo.sample_figures(samples, 0, 20)
+    assert (figures.requests, figures.failures, figures.error_ratio) == (20, 2, 0.1)
+    assert figures.availability == 0.9 and figures.p50 == pytest.approx(0.10) and figures.p95 == pytest.approx(0.19)
+
+
+def test_a_window_without_requests_has_no_ratios():
+    figures = slo.sample_figures([slo.Sample(50, 0.01, False)], 0, 20)
+    assert figures.requests == 0 and figures.error_ratio is None and figures.p95 is None
+
+
+def test_counted_adds_series_born_inside_the_window():
+    query = slo.counted("http_requests_total{job=\"backend\"}", "60s")
+    assert "increase(http_requests_total{job=\"backend\"}[60s]) and http_requests_total{job=\"backend\"} offset 60s" in query
+    assert "unless http_requests_total{job=\"backend\"} offset 60s" in query
+    assert query.count(" or ") == 2  # either part alone when the other is empty
+
+
+@pytest.mark.parametrize("measure,bound,value,met", [
+    ("availability", 0.999, 0.9995, True), ("availability", 0.999, 0.998, False),
+    ("p95", 0.2, 0.150, True), ("p95", 0.2, 0.200, False),
+    ("error_ratio", 0.01, 0.0, True), ("error_ratio", 0.01, 0.02, False),
 ])
-def test_verdicts(name, value, met):
-    assert judge(BY_NAME[name], value).met is met
+def test_thresholds(measure, bound, value, met):
+    assert slo.Threshold(measure, bound).met(value) is met
 
 
-@pytest.mark.parametrize("objective", OBJECTIVES, ids=lambda o: o.name)
-def test_no_data_is_a_breach(objective):
-    verdict = judge(objective, None)
-    assert not verdict.met and "no data" in verdict.line()
+def test_no_data_is_a_breach_and_says_so():
+    verdicts = slo.verdicts(slo.Figures(), SLOS, "server")
+    assert verdicts and all(not v.met and "no data" in v.line() for v in verdicts)
+    assert [v.objective for v in verdicts] == ["server availability", "server p95", "server error_ratio"]
+
+
+def test_zero_failures_is_a_measured_zero_not_no_data():
+    verdicts = slo.verdicts(slo.Figures(100, 0, 1.0, 0.0, 0.01, 0.02), SLOS)
+    assert all(v.met for v in verdicts)

@@ -6,11 +6,17 @@ from ms5harness.chaos import session
 from ms5harness.kube.waits import WaitTimeout, poll
 
 
+def is_ready(pod) -> bool:
+    """Running, not being deleted, and every container ready (a pod without container statuses is not)."""
+    statuses = pod.status.container_statuses or []
+    return pod.metadata.deletion_timestamp is None and pod.status.phase == "Running" \
+        and bool(statuses) and all(c.ready for c in statuses)
+
+
 def ready_pods(kube, namespace: str, component: str, label_selector: str = "") -> list[str]:
     selector = ",".join(filter(None, [session.component_selector(component), label_selector]))
     return sorted(p.metadata.name for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
-                  if p.metadata.deletion_timestamp is None and p.status.phase == "Running"
-                  and all(c.ready for c in p.status.container_statuses or [False]))
+                  if is_ready(p))
 
 
 def pods_ready(component: str, count: int = 1, label_selector: str = "", timeout: float = 0,

@@ -1,0 +1,80 @@
+"""`ms5harness nightly` end to end, as typed, with a short plan of two experiments: it judges both
+under load and leaves a scorecard, a plot per experiment, summary.json and a JUnit file per gate.
+The full plan (experiments/nightly.yaml) is the main job, not part of the test command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ms5harness import paths
+
+pytestmark = [pytest.mark.cluster, pytest.mark.faults]
+RECORDED_SUMMARY = paths.REPO_ROOT / "tests" / "unit" / "data" / "nightly-summary.json"
+EXPERIMENTS = paths.REPO_ROOT / "experiments"
+SHORT_PLAN = f"""
+    version: 1
+    defaults:
+      load: {{users: 8, baseline: 20s, recovery: 30s}}
+      hold: 20s
+    experiments:
+      - name: db-failover
+        file: {EXPERIMENTS}/db-failover.json
+        service: postgres
+        load: {{fault: 25s}}
+        recover_within: 45s
+      - name: network-partition
+        file: {EXPERIMENTS}/network-partition.json
+        service: backend
+        severity: warning
+        load: {{fault: 15s}}
+        gates: {{fault: {{availability: null, error_ratio: null, p95: 2s}}}}
+        recover_within: 90s
+"""
+
+
+def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, request, tmp_path):
+    settle()
+    reports = Path(os.environ.get("MS5H_RUN_DIR") or tmp_path) / "nightly-reports"
+    earlier = reports / "nightly-20261130T020000Z"  # last night's run, so the report has a trend
+    earlier.mkdir(parents=True, exist_ok=True)
+    shutil.copy(RECORDED_SUMMARY, earlier / "summary.json")
+    plan = tmp_path / "short-plan.yaml"
+    plan.write_text(textwrap.dedent(SHORT_PLAN))
+    run_id = "nightly-20261201T020000Z"
+    env = {**os.environ, "MS5H_REPORTS": str(reports), "MS5H_RUN_ID": run_id}
+    cmd = [str(Path(sys.executable).parent / "ms5harness"), "nightly", "--keep-cluster", "--plan", str(plan),
+           "--namespace", request.config.getoption("--namespace"), "--profile", request.config.getoption("--profile")]
+    if request.config.getoption("--kubeconfig"):
+        cmd += ["--kubeconfig", request.config.getoption("--kubeconfig")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    print(proc.stdout[-6000:])
+    run_dir = reports / run_id
+    summary = json.loads((run_dir / "summary.json").read_text())
+
+    assert [s["name"] for s in summary["steps"]] == ["cluster", "deploy", "suites", "resilience", "teardown"]
+    assert [e["name"] for e in summary["experiments"]] == ["db-failover", "network-partition"]
+    for experiment in summary["experiments"]:
+        assert experiment["hypothesis"]["steady_state_before"], experiment["reason"]
+        assert {p["name"] for p in experiment["phases"]} == {"baseline", "fault", "recovery"}
+        for phase in experiment["phases"]:
+            assert phase["clients"]["requests"] > 0 and phase["server"]["requests"], phase
+        assert experiment["series"]["clients"]["t"] and experiment["series"]["server"]["t"]
+        assert experiment["gates"] and 0 <= experiment["score"] <= 100
+    partition = summary["experiments"][1]
+    assert partition["time_to_recover"] is not None, partition["reason"]
+
+    html = (run_dir / "report.html").read_text()
+    assert "Scorecard" in html and html.count("data:image/png;base64,") >= 2 + 1  # a plot per experiment, a trend
+    cases = list(ET.parse(run_dir / "junit-nightly.xml").getroot().iter("testcase"))
+    assert len(cases) >= sum(len(e["gates"]) for e in summary["experiments"])
+    assert proc.returncode == (0 if summary["passed"] else 1), proc.stderr[-2000:]
+    assert summary["passed"], "\n".join(f"{e['name']}: {e['reason']}" for e in summary["experiments"])
