@@ -15,14 +15,13 @@ REQUEST_LOG = os.environ.get("MS5H_REQUEST_LOG")  # one CSV line per request: th
 @events.init.add_listener
 def record_every_request(environment, **_kwargs) -> None:
     """Locust's own stats round percentiles and merge time; the harness wants each request: when it
-    ended, how long it took, whether it failed (ms5harness.slo.Sample)."""
+    started, how long it took, whether it failed (ms5harness.slo.Sample)."""
     if not REQUEST_LOG:
         return
     log = open(REQUEST_LOG, "a", buffering=1)  # noqa: SIM115 (open for the whole run; closed on exit)
 
     def write(request_type, name, response_time, response_length, exception=None, start_time=None, **_kw) -> None:
-        seconds = (response_time or 0) / 1000
-        log.write(f"{(start_time or 0) + seconds:.3f},{seconds:.4f},{int(exception is not None)},{name}\n")
+        log.write(f"{start_time or 0:.3f},{(response_time or 0) / 1000:.4f},{int(exception is not None)},{name}\n")
 
     environment.events.request.add_listener(write)
     environment.events.quitting.add_listener(lambda **_kw: log.close())

@@ -34,8 +34,8 @@ def read_samples(request_log: Path) -> list[slo.Sample]:
         return []
     samples = []
     for line in request_log.read_text().splitlines():
-        at, seconds, failed, _name = line.split(",", 3)
-        samples.append(slo.Sample(float(at), float(seconds), failed == "1"))
+        started, seconds, failed, _name = line.split(",", 3)
+        samples.append(slo.Sample(float(started), float(seconds), failed == "1"))
     return samples
 
 
@@ -124,7 +124,8 @@ class LoadRun:
         objectives = objectives_mod.load(profile)
         start, end = self.started, self.ended + STOP_GRACE_SECONDS
         clients = slo.sample_figures(samples, start, end + 1)
-        server = slo.Server(self.stack.url("prometheus")).figures(start, self.ended + SCRAPE_SETTLE_SECONDS)
+        server = slo.Server(self.stack.url("prometheus")).figures(start, self.ended + SCRAPE_SETTLE_SECONDS,
+                                                                  objectives_mod.scrape_seconds(profile))
         result = LoadResult(self.users, round(self.ended - self.started, 1), int(clients.requests),
                             int(clients.failures), server.requests,
                             slo.verdicts(clients, objectives, "clients") + slo.verdicts(server, objectives, "server"))

@@ -207,12 +207,13 @@ STEPS = (
 def execute(run: Nightly, steps: tuple[StepSpec, ...] = STEPS) -> int:
     """Run the steps in order; 0 only when every step passed and every gate held."""
     interrupted = False
+    planned = {s.name for s in steps}
     for spec in steps:
         step = Step(spec.name)
         run.steps.append(step)
         passed = {s.name for s in run.steps if s.outcome == "passed"}
-        if (interrupted and not spec.always) or not set(spec.needs) <= passed:
-            missing = [n for n in spec.needs if n not in passed]
+        missing = [n for n in spec.needs if n in planned and n not in passed]  # a step left out is not a need
+        if (interrupted and not spec.always) or missing:
             step.detail = "interrupted before it" if interrupted else f"needs {', '.join(missing)}"
             run.echo(f"[{spec.name}] not run: {step.detail}")
             continue
@@ -249,7 +250,8 @@ def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: 
     """Validate the plan, then run the steps; the run's files land in reports/<kind>-<time>/."""
     if repeat < 1:
         raise HarnessError(f"--repeat {repeat}: must be 1 or more", "e.g. --repeat 3")
-    plan = plan_mod.load(Path(plan_path) if plan_path else None, objectives_mod.load(profile), only)
+    plan = plan_mod.load(Path(plan_path) if plan_path else None, objectives_mod.load(profile), only,
+                         run_mod.sli_window(profile))
     run_id = os.environ.get("MS5H_RUN_ID") or time.strftime(f"{kind}-%Y%m%dT%H%M%SZ", time.gmtime())
     run = Nightly(run_id, paths.reports_dir() / run_id, kubeconfig, profile, namespace, plan, repeat, only or [],
                   echo, keep_cluster)

@@ -20,14 +20,18 @@ API = 'job="backend", handler!~"/health.*|/metrics"'
 REQUESTS = f"http_requests_total{{{API}}}"
 ERRORS = f'http_requests_total{{{API}, status=~"5.."}}'
 BUCKETS = f"http_request_duration_seconds_bucket{{{API}}}"
-AVAILABILITY = "ms5:api_up:bool"
+# 1 while an API replica answers its scrape: the chart's ms5:api_up:bool, computed at every scrape here
+# (the recording rule is evaluated every 30 s, too coarse for a 20 s phase).
+API_UP = '((sum(up{job="backend"}) or vector(0)) > bool 0)'
 PROMETHEUS_TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One request as a client or the entry point saw it: when it ended, how long it took, whether it failed."""
-    at: float
+    """One request as a client or the entry point saw it: when it started, how long it took, whether it
+    failed. A request belongs to the moment it was made: one that hung through a fault and failed
+    after it was a failure of the fault, not of the recovery."""
+    started: float
     seconds: float
     failed: bool
 
@@ -57,8 +61,8 @@ def quantile(values: list[float], q: float) -> float | None:
 
 
 def sample_figures(samples: list[Sample], start: float, end: float) -> Figures:
-    """Figures of the requests that ended in [start, end): exact counts and percentiles."""
-    inside = [s for s in samples if start <= s.at < end]
+    """Figures of the requests made in [start, end): exact counts and percentiles."""
+    inside = [s for s in samples if start <= s.started < end]
     if not inside:
         return Figures(requests=0, failures=0)
     failures = sum(s.failed for s in inside)
@@ -90,23 +94,28 @@ class Server:
         value = float(result[0]["value"][1])
         return None if math.isnan(value) else value
 
-    def figures(self, start: float, end: float) -> Figures:
-        """The backend's figures over [start, end]; failures are zero while no 5xx series exists."""
-        window = f"{max(1, round(end - start))}s"
+    def availability(self, window: str, end: float, resolution: str) -> float | None:
+        return self.scalar(f"avg_over_time({API_UP}[{window}:{resolution}])", end)
+
+    def figures(self, start: float, end: float, resolution: float) -> Figures:
+        """The backend's figures over [start, end] (availability sampled every `resolution` seconds, the
+        scrape interval); failures are zero while no 5xx series exists."""
+        window, step = f"{max(1, round(end - start))}s", f"{resolution:g}s"
         requests = self.scalar(counted(REQUESTS, window), end)
         if not requests:
-            return Figures(requests=requests, availability=self.scalar(f"avg_over_time({AVAILABILITY}[{window}])", end))
+            return Figures(requests=requests, availability=self.availability(window, end, step))
         failures = self.scalar(counted(ERRORS, window), end) or 0.0
         buckets = counted(BUCKETS, window, by="le")
-        return Figures(requests, failures, self.scalar(f"avg_over_time({AVAILABILITY}[{window}])", end),
+        return Figures(requests, failures, self.availability(window, end, step),
                        failures / requests, self.scalar(f"histogram_quantile(0.5, {buckets})", end),
                        self.scalar(f"histogram_quantile(0.95, {buckets})", end))
 
-    def range(self, query: str, start: float, end: float, step: float) -> list[tuple[float, float]]:
+    def range(self, query: str, start: float, end: float, step: float) -> list[tuple[float, float | None]]:
         """One series over [start, end] every `step` seconds ([] when Prometheus has none)."""
         begin, stop = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (start, end))
         result = self.prometheus.custom_query_range(query, begin, stop, f"{step:g}s")
-        return [(float(t), float(v)) for t, v in result[0]["values"]] if result else []
+        points = [(float(t), float(v)) for t, v in result[0]["values"]] if result else []
+        return [(t, None if math.isnan(v) else v) for t, v in points]  # 0/0 (no requests) is no data
 
     @staticmethod
     def sli_queries(rate_window: str) -> dict[str, str]:
@@ -129,7 +138,7 @@ class Verdict:
 
     def line(self) -> str:
         shown = "no data" if self.value is None else f"{self.value:.4g}"
-        return f"{self.objective:<14} {shown:>10}  target {self.target:<10} {'met' if self.met else 'BREACHED'}"
+        return f"{self.objective:<20} {shown:>10}  target {self.target:<10} {'met' if self.met else 'BREACHED'}"
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,7 @@ def history(prometheus_url: str, end: float, seconds: int = 900, step: int = 15)
     """Each SLI over a sliding minute, and the scrape targets up per job, every `step` seconds over the
     `seconds` before `end`: how the service behaved in the minutes around a failure."""
     server = Server(prometheus_url)
-    queries = {**server.sli_queries("1m"), "availability": f"avg_over_time({AVAILABILITY}[1m])",
+    queries = {**server.sli_queries("1m"), "availability": f"avg_over_time({API_UP}[1m:{step}s])",
                "scrape targets up": "sum by (job) (up)"}
     begin, stop = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (end - seconds, end))
     return {name: {"query": query, "series": server.prometheus.custom_query_range(query, begin, stop, f"{step}s")}

@@ -170,7 +170,7 @@ def builtin_defaults(objectives: Objectives) -> dict:
             "gates": {"baseline": slos, "fault": slos, "recovery": slos}}
 
 
-def entry(raw, index: int, defaults: dict, experiments_dir: Path) -> Entry:
+def entry(raw, index: int, defaults: dict, experiments_dir: Path, sli_window: float) -> Entry:
     label = f"experiments[{index}]" + (f" ({raw['name']})" if isinstance(raw, dict) and "name" in raw else "")
     data = checked(raw, ENTRY_SCHEMA, label)
     for key in REQUIRED_ENTRY_KEYS:
@@ -187,12 +187,17 @@ def entry(raw, index: int, defaults: dict, experiments_dir: Path) -> Entry:
     if "alert" in data and set(data["alert"]) != set(ALERT_SCHEMA):
         raise PlanError(f"{label}.alert: needs both name and within", "e.g. alert: {name: MS5BackendDown, within: 2m}")
     alert = Alert(data["alert"]["name"], data["alert"]["within"]) if "alert" in data else None
+    if data["load"]["recovery"] < data["hold"] + sli_window:
+        least = data["hold"] + sli_window
+        raise PlanError(f"{label}.load.recovery: {data['load']['recovery']:g}s cannot show a recovery held for "
+                        f"{data['hold']:g}s over a {sli_window:g}s SLI window", f"make it at least {least:g}s")
     return Entry(data["name"], file, data["service"], data["severity"], data["weight"], Load(**data["load"]),
                  alert, data["recover_within"], data["hold"], gates)
 
 
-def load(path: Path | None, objectives: Objectives, only: list[str] | None = None) -> Plan:
-    """The plan at `path` (default experiments/nightly.yaml), validated; `only` keeps the named entries."""
+def load(path: Path | None, objectives: Objectives, only: list[str] | None = None, sli_window: float = 0) -> Plan:
+    """The plan at `path` (default experiments/nightly.yaml), validated; `only` keeps the named entries.
+    `sli_window`: how far back each step of an SLI series looks (recovery must outlast it plus `hold`)."""
     path = Path(path or DEFAULT_PLAN)
     try:
         raw = yaml.safe_load(path.read_text())
@@ -208,7 +213,7 @@ def load(path: Path | None, objectives: Objectives, only: list[str] | None = Non
     raws = data.get("experiments")
     if not isinstance(raws, list) or not raws:
         raise PlanError(f"{path.name}: no experiments listed", "add an experiments: list with at least one entry")
-    entries = tuple(entry(r, i, defaults, path.parent) for i, r in enumerate(raws))
+    entries = tuple(entry(r, i, defaults, path.parent, sli_window) for i, r in enumerate(raws))
     names = [e.name for e in entries]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

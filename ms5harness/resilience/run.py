@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from ms5harness.verify.stack import Stack
 SERIES_STEP_SECONDS = 5
 RATE_WINDOW_SCRAPES = 4  # a sliding rate() over four scrapes: never empty, lags at most this much
 CHAOS_INTERRUPT_GRACE_SECONDS = 60  # after SIGINT, for the control to roll the fault back
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # Chaos Toolkit colours its log lines even into a pipe
 
 
 class Progress:
@@ -36,6 +38,11 @@ class Progress:
         elapsed = time.monotonic() - self.started
         remaining = max(0.0, self.total - elapsed) if expected_left < 0 else expected_left
         self.echo(f"[{self.label}] {text} (elapsed {elapsed / 60:.1f} min, about {remaining / 60:.1f} min left)")
+
+
+def sli_window(profile: str) -> float:
+    """How far back each step of an SLI series looks, on both sides: a few scrapes."""
+    return RATE_WINDOW_SCRAPES * objectives_mod.scrape_seconds(profile)
 
 
 def expected_seconds(entry: Entry) -> float:
@@ -58,6 +65,7 @@ def chaos_run(entry: Entry, stack: Stack, journal: Path, log: Path, bound: float
     try:
         with log.open("w") as out:
             for line in proc.stdout:
+                line = ANSI_COLOUR.sub("", line)
                 out.write(line)
                 echo(f"    chaos: {line.rstrip()}")
         return proc.wait(timeout=CHAOS_INTERRUPT_GRACE_SECONDS)
@@ -113,7 +121,7 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
     hyp = measures.hypothesis(journal, chaos_exit)
     window = measures.window(journal, load_start, load_end)
     server = slo.Server(stack.url("prometheus"))
-    trailing = RATE_WINDOW_SCRAPES * objectives_mod.scrape_seconds(stack.profile)
+    scrape, trailing = objectives_mod.scrape_seconds(stack.profile), sli_window(stack.profile)
     entry_samples, entry_missing = sources.entry_point_samples(stack.kube, stack.namespace, stack.selector("nginx"),
                                                                load_start)
     phases, phase_rows, ttr, ttd, burn, line = {}, [], None, None, None, []
@@ -121,7 +129,7 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
         for name, (start, end) in window.phases().items():
             by_side = {"clients": slo.sample_figures(samples, start, end),
                        "entry_point": slo.sample_figures(entry_samples, start, end) if entry_samples else None,
-                       "server": server.figures(start, end)}
+                       "server": server.figures(start, end, scrape)}
             phases[name] = by_side
             phase_rows.append({"name": name, "start": start, "end": end,
                                **{side: f.as_dict() if f else None for side, f in by_side.items()},

@@ -82,8 +82,9 @@ def access_samples(log_text: str) -> tuple[list[Sample], int]:
             continue
         if NOT_FLOOR_TRAFFIC.match(match["path"]):
             continue
-        at = datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp()
-        samples.append(Sample(at, float(match["rt"]), int(match["status"]) >= 500))
+        ended = datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp()  # nginx logs at the end
+        seconds = float(match["rt"])
+        samples.append(Sample(ended - seconds, seconds, int(match["status"]) >= 500))
     return samples, unreadable
 
 

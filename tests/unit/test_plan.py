@@ -82,6 +82,16 @@ def test_mistakes_are_one_line_naming_the_entry(tmp_path, body, expected):
     assert expected in error(tmp_path, body)
 
 
+def test_recovery_must_outlast_the_hold_and_the_sli_window(tmp_path):
+    path = write(tmp_path, """
+        experiments:
+          - {name: db-failover, service: postgres, hold: 30s, load: {recovery: 40s}}
+    """)
+    assert plan.load(path, SLOS, sli_window=10).entries[0].load.recovery == 40
+    with pytest.raises(plan.PlanError, match=r"recovery: 40s cannot show .* \(fix: make it at least 50s\)"):
+        plan.load(path, SLOS, sli_window=20)
+
+
 def test_only_keeps_the_named_entries_and_refuses_unknown_ones(tmp_path):
     path = write(tmp_path, """
         experiments:
