@@ -15,6 +15,7 @@ import traceback
 
 from ms5harness import paths
 from ms5harness.errors import HarnessError
+from ms5harness.names import DEFAULT_NAMESPACE
 
 
 def _table(rows: list[dict]) -> str:
@@ -53,8 +54,9 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
+    from ms5harness.cluster.node_images import CLUSTER_IMAGES
     from ms5harness.images import builder, loader
-    from ms5harness.images.catalog import CLUSTER_IMAGES, project_images
+    from ms5harness.images.catalog import project_images
 
     images = [*CLUSTER_IMAGES, *project_images()]
     if args.only:
@@ -92,7 +94,7 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from ms5harness import deploy
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
 
     target = target_mod.resolve(args.kubeconfig)
     if args.command == "undeploy":
@@ -119,7 +121,7 @@ def cmd_manifests(args: argparse.Namespace) -> int:
 
 def cmd_chaos(args: argparse.Namespace) -> int:
     from ms5harness.chaos import ledger
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
 
     kube = target_mod.resolve(args.kubeconfig).kube
     if args.action == "pending":
@@ -133,7 +135,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from ms5harness import load, paths
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
     from ms5harness.verify.stack import Stack
 
     stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
@@ -164,7 +166,7 @@ def add_plan_args(p: argparse.ArgumentParser) -> None:
 def add_target_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
     """Which cluster, namespace (and chart profile) a command works on."""
     p.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
-    p.add_argument("--namespace", default="ms5")
+    p.add_argument("--namespace", default=DEFAULT_NAMESPACE)
     if profile:
         p.add_argument("--profile", default="local", choices=("local", "aks"))
 

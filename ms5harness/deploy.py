@@ -10,7 +10,6 @@ rollout that fails names the workload and the reason from its pods and events.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -18,12 +17,12 @@ import urllib3
 import yaml
 from kubernetes import client
 
-from ms5harness import chart
+from ms5harness import chart, tools
 from ms5harness.cluster import volumes
 from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
 from ms5harness.images.catalog import project_images
-from ms5harness.kube.target import Target, machine_lock
+from ms5harness.target import Target, machine_lock
 from ms5harness.kube.waits import poll, port_number
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
@@ -56,23 +55,6 @@ class DeployResult:
                  "ready after": "-" if w.ready_after is None else f"{w.ready_after:.0f}s"} for w in self.workloads]
 
 
-HELM_SECONDS = 120  # a helm command that waits for nothing (get, dry-run)
-HELM_EXIT_GRACE_SECONDS = 60  # beyond the --timeout helm itself was given
-
-
-def helm(target: Target, *args: str, check: bool = True, seconds: float = HELM_SECONDS) -> subprocess.CompletedProcess:
-    """helm against the target, bounded; a helm that outlives `seconds` is one line, not a traceback."""
-    try:
-        proc = subprocess.run([str(chart.helm_binary()), "--kubeconfig", str(target.kubeconfig), *args],
-                              capture_output=True, text=True, timeout=seconds)
-    except subprocess.TimeoutExpired:
-        raise HarnessError(f"helm {args[0]} did not finish in {seconds:.0f}s",
-                           "check the API server's health, or raise --timeout") from None
-    if check and proc.returncode != 0:
-        raise chart.helm_failure(proc.stderr, args[0])
-    return proc
-
-
 def image_values(target: Target, echo) -> dict:
     """Every project image the chart knows, by content tag. The embedded node gets them built and
     imported here; any other cluster pulls them from its registry (pushed as docs/aks.md shows)."""
@@ -87,10 +69,10 @@ def image_values(target: Target, echo) -> dict:
 
 
 def release_manifest(target: Target, namespace: str) -> str | None:
-    got = helm(target, "get", "manifest", chart.RELEASE, "-n", namespace, check=False)
+    got = chart.helm(target.kubeconfig, "get", "manifest", chart.RELEASE, "-n", namespace, check=False)
     if got.returncode != 0:
         return None
-    hooks = helm(target, "get", "hooks", chart.RELEASE, "-n", namespace, check=False)
+    hooks = chart.helm(target.kubeconfig, "get", "hooks", chart.RELEASE, "-n", namespace, check=False)
     return got.stdout + hooks.stdout
 
 
@@ -103,7 +85,7 @@ def upgrade_args(profile: str, namespace: str, set_values: dict) -> list[str]:
 
 def planned_manifest(target: Target, profile: str, namespace: str, set_values: dict) -> str:
     """The server-side dry run renders with lookups against the cluster (existing secrets kept)."""
-    out = helm(target, *upgrade_args(profile, namespace, set_values), "--dry-run=server", "-o", "json")
+    out = chart.helm(target.kubeconfig, *upgrade_args(profile, namespace, set_values), "--dry-run=server", "-o", "json")
     release = json.loads(out.stdout)
     return release.get("manifest", "") + "".join(
         f"---\n# Source: {h['path']}\n{h['manifest']}\n" for h in release.get("hooks", []))
@@ -250,8 +232,8 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
     if changed:
         echo(f"helm upgrade --install {chart.RELEASE} ({profile} profile) into namespace {namespace}")
         # Helm blocks on its hooks (migrations, bucket setup) until --timeout.
-        helm(target, *upgrade_args(profile, namespace, values), "--timeout", f"{int(timeout)}s",
-             seconds=timeout + HELM_EXIT_GRACE_SECONDS)
+        chart.helm(target.kubeconfig, *upgrade_args(profile, namespace, values), "--timeout", f"{int(timeout)}s",
+                   seconds=timeout + tools.EXIT_GRACE_SECONDS)
     else:
         echo("the installed release already matches: nothing to change")
     workloads = workloads_of(objects)
@@ -261,8 +243,8 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
 
 def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -> None:
     if release_manifest(target, namespace) is not None:
-        helm(target, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout", f"{int(timeout)}s",
-             seconds=timeout + HELM_EXIT_GRACE_SECONDS)
+        chart.helm(target.kubeconfig, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout",
+                   f"{int(timeout)}s", seconds=timeout + tools.EXIT_GRACE_SECONDS)
         echo(f"uninstalled release {chart.RELEASE} from {namespace}")
     try:
         target.kube.core.delete_namespace(namespace)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ms5harness import paths
+from ms5harness import paths, tools
 from ms5harness.cluster import versions
 from ms5harness.errors import HarnessError
 
@@ -137,15 +137,10 @@ def is_built(comp: GoComponent) -> bool:
     return (bin_dir(comp) / ".complete").exists()
 
 
-def binary(name: str) -> Path:
-    """Path of a built command, e.g. binary('kubelet'); raises if it was never built."""
-    for comp in COMPONENTS:
-        if name in comp.binaries:
-            path = bin_dir(comp) / name
-            if not path.exists():
-                raise HarnessError(f"{name} {comp.version} is not built", "run `ms5harness cluster build`")
-            return path
-    raise HarnessError(f"no component provides {name!r}")
+def publish() -> None:
+    """Record every command of the pinned components that are built, for ms5harness.tools.binary;
+    the record is replaced, so a command of an older pin is never served after a version change."""
+    tools.record({name: bin_dir(c) / name for c in COMPONENTS if is_built(c) for name in c.binaries})
 
 
 def go_env() -> dict[str, str]:
@@ -238,6 +233,7 @@ def build(comp: GoComponent, force: bool = False) -> float:
     tmp.rename(out)
     seconds = time.monotonic() - start
     (out / ".complete").write_text(f"{seconds:.0f}\n")
+    publish()
     return seconds
 
 
@@ -251,4 +247,5 @@ def build_all(force: bool = False, echo=print) -> dict[str, float]:
         echo(f"{comp.name} {comp.version}: building (log: {paths.cache_dir() / 'logs' / f'build-{comp.name}.log'})")
         timings[comp.name] = build(comp, force)
         echo(f"{comp.name} {comp.version}: built in {timings[comp.name]:.0f}s")
+    publish()
     return timings

@@ -23,12 +23,13 @@ from typing import Callable
 import httpx
 import yaml
 
+from ms5harness import tools
 from ms5harness.cluster import addons, build, configs, network, pki, preflight
+from ms5harness.cluster.node_images import CLUSTER_IMAGES
 from ms5harness.cluster.processes import Process, is_alive, running_pid, start, stop, tail, wait_until
 from ms5harness.cluster.spec import ClusterSpec, local_spec
 from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
-from ms5harness.images.catalog import CLUSTER_IMAGES
 
 Echo = Callable[[str], None]
 
@@ -92,21 +93,12 @@ class EmbeddedCluster:
 
     # -- helpers ------------------------------------------------------------
     def process(self, comp: Component) -> Process:
-        binary = comp.binary if comp.binary.startswith("/") else str(build.binary(comp.binary))
+        binary = comp.binary if comp.binary.startswith("/") else str(tools.binary(comp.binary))
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
         return Process(comp.name, [binary, *comp.args(self.spec)], self.spec.pid_dir, self.spec.log_dir, env)
 
     def pid_of(self, name: str) -> int | None:
         return running_pid(Process(name, [], self.spec.pid_dir, self.spec.log_dir))
-
-    def kubectl(self, *args: str, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [str(build.binary("kubectl")), "--kubeconfig", str(self.spec.admin_kubeconfig), *args],
-            input=input_text, capture_output=True, text=True, timeout=120,
-        )
-        if check and proc.returncode != 0:
-            raise HarnessError(f"kubectl {' '.join(args[:2])} failed: {proc.stderr.strip().splitlines()[-1:]}")
-        return proc
 
     @property
     def kubeconfig(self) -> Path:
@@ -125,6 +117,7 @@ class EmbeddedCluster:
             self.echo(f"building {', '.join(c.name for c in missing)} (first run on this machine)")
             for comp in missing:
                 build.build(comp)
+        build.publish()  # also for caches built before the tools record existed
         try:
             self._prepare_files()
             network.apply_sysctls(spec)
@@ -183,14 +176,15 @@ class EmbeddedCluster:
 
     def _apply(self, objects: list[dict]) -> None:
         text = yaml.safe_dump_all(objects, sort_keys=False)
-        self.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=ms5harness", "-f", "-",
-                     input_text=text)
+        tools.run("kubectl", self.kubeconfig, "apply", "--server-side", "--force-conflicts",
+                  "--field-manager=ms5harness", "-f", "-", stdin=text, seconds=tools.KUBECTL_SECONDS)
 
     def _wait_node_ready(self, timeout: float = 90) -> None:
         t0 = time.monotonic()
 
         def ready() -> bool:
-            out = self.kubectl("get", "node", self.spec.node_name, "-o", "json", check=False)
+            out = tools.run("kubectl", self.kubeconfig, "get", "node", self.spec.node_name, "-o", "json",
+                            check=False, seconds=tools.KUBECTL_SECONDS)
             if out.returncode != 0:
                 return False
             conds = json.loads(out.stdout)["status"].get("conditions", [])
@@ -204,11 +198,14 @@ class EmbeddedCluster:
     def _wait_addons(self, timeout: float = 120) -> None:
         t0 = time.monotonic()
         for name in ADDON_DEPLOYMENTS:
-            proc = self.kubectl("-n", "kube-system", "rollout", "status", f"deployment/{name}",
-                                f"--timeout={int(timeout)}s", check=False)
+            proc = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "rollout", "status",
+                             f"deployment/{name}", f"--timeout={int(timeout)}s", check=False,
+                             seconds=timeout + tools.EXIT_GRACE_SECONDS)
             if proc.returncode != 0:
-                events = self.kubectl("-n", "kube-system", "get", "events", "--sort-by=.lastTimestamp",
-                                      "-o", "custom-columns=OBJ:.involvedObject.name,MSG:.message", check=False)
+                events = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "get", "events",
+                                   "--sort-by=.lastTimestamp", "-o",
+                                   "custom-columns=OBJ:.involvedObject.name,MSG:.message", check=False,
+                                   seconds=tools.KUBECTL_SECONDS)
                 last = [l for l in events.stdout.splitlines() if name in l][-1:] or ["no events"]
                 raise HarnessError(f"add-on {name} did not become available: {last[0].strip()}",
                                    "see `kubectl -n kube-system describe deployment " + name + "`")
@@ -255,8 +252,8 @@ class EmbeddedCluster:
         for name in ADDON_DEPLOYMENTS:
             state = "stopped"
             if api_up:
-                out = self.kubectl("-n", "kube-system", "get", "deployment", name, "-o",
-                                   "jsonpath={.status.availableReplicas}", check=False)
+                out = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "get", "deployment", name, "-o",
+                                "jsonpath={.status.availableReplicas}", check=False, seconds=tools.KUBECTL_SECONDS)
                 state = "available" if out.returncode == 0 and out.stdout.strip() not in ("", "0") else "unavailable"
             rows.append({"component": name, "pid": "pod", "state": state})
         return rows

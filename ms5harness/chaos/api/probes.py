@@ -7,9 +7,12 @@ import uuid
 
 import httpx
 
+from ms5harness import names
 from ms5harness.chaos import session
+from ms5harness.kube.secrets import secret_value
 from ms5harness.kube.waits import WaitTimeout, poll
-from ms5harness.verify.stack import secret_value
+
+__all__ = ["andon_event_round_trip", "write_availability", "seconds_until_ready", "report_backlog_drains"]
 
 DEFAULT_API_URL = "http://127.0.0.1:30080"  # nginx's NodePort on the embedded cluster
 
@@ -24,7 +27,7 @@ class FloorTerminal:
 
     def __init__(self, configuration: dict | None):
         kube, namespace = session.kube(configuration), session.namespace(configuration)
-        self.password = secret_value(kube, namespace, "ADMIN_PASSWORD")
+        self.password = secret_value(kube, namespace, names.ADMIN_PASSWORD_KEY)
         self.api = httpx.Client(base_url=api_url(configuration), timeout=5)
         self.auth: dict | None = None
         self.line_id: str | None = None
@@ -37,7 +40,7 @@ class FloorTerminal:
 
     def logged_in(self) -> bool:
         if self.auth is None:
-            login = self.api.post("/api/v1/auth/login", json={"username": "admin", "password": self.password})
+            login = self.api.post(names.LOGIN_PATH, json=names.login(self.password))
             if login.status_code != 200:
                 return False
             auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
