@@ -114,6 +114,9 @@ def cmd_manifests(args: argparse.Namespace) -> int:
         for path in chart.write_numbered(args.profile):
             print(path.relative_to(chart.K8S_DIR.parent.parent))
         return 0
+    if args.action == "schema":
+        print(chart.write_schema().relative_to(paths.REPO_ROOT))
+        return 0
     drift = chart.numbered_drift(args.profile)
     print("\n".join(drift) if drift else "manifests/k8s matches the chart")
     return 1 if drift else 0
@@ -226,8 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
     nightly.set_defaults(func=cmd_nightly)
 
-    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart")
-    manifests.add_argument("action", choices=("render", "check"))
+    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart; "
+                                                 "the chart's values.schema.json (schema)")
+    manifests.add_argument("action", choices=("render", "check", "schema"))
     manifests.add_argument("--profile", default="aks", choices=("local", "aks"))
     manifests.set_defaults(func=cmd_manifests)
     return parser
