@@ -115,9 +115,7 @@ class EmbeddedCluster:
         missing = [c for c in build.COMPONENTS if not build.is_built(c) and c.name != "helm"]
         if missing:
             self.echo(f"building {', '.join(c.name for c in missing)} (first run on this machine)")
-            for comp in missing:
-                build.build(comp)
-        build.publish()  # also for caches built before the tools record existed
+        build.build_all(echo=self.echo, components=tuple(missing))  # also records caches built before tools.json
         try:
             self._prepare_files()
             network.apply_sysctls(spec)
