@@ -100,7 +100,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if args.command == "undeploy":
         deploy.undeploy(target, args.namespace)
         return 0
-    result = deploy.deploy(target, args.profile, args.namespace, _parse_sets(args.set), timeout=args.timeout)
+    result = deploy.deploy(target, args.profile, args.namespace, _parse_sets(args.set),
+                           timeout=args.timeout or deploy.ROLLOUT_SECONDS)
     print(_table(result.table()))
     print(f"{'deployed' if result.changed else 'unchanged'}: {len(result.workloads)} workloads ready "
           f"in {result.seconds:.0f}s")
@@ -202,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_target_args(p, profile=name == "deploy")
         if name == "deploy":
             p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a chart value (JSON or text)")
-            p.add_argument("--timeout", type=float, default=900, help="seconds for every workload to become ready")
+            p.add_argument("--timeout", type=float,
+                           help="seconds for every workload to become ready (default: deploy.ROLLOUT_SECONDS)")
         p.set_defaults(func=cmd_deploy)
 
     chaos = sub.add_parser("chaos", help="faults injected by experiments and tests: list or roll back leftovers")

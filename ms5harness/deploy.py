@@ -26,7 +26,11 @@ from ms5harness.target import Target, machine_lock
 from ms5harness.kube.waits import poll, port_number
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+ROLLOUT_SECONDS = 900  # every workload ready: a cold local profile takes about 190 s, AKS pulls images first
+UNDEPLOY_SECONDS = 300  # helm uninstall --wait, then the namespace's finalizers
+POLL_SECONDS = 2  # between looks at the rollouts (and at a namespace being deleted)
 DIAGNOSE_EVERY_SECONDS = 10  # how often a pending workload is checked for a reason it can never start
+READINESS_ANSWER_SECONDS = 5  # asking a not-ready pod's readiness endpoint why, through the API server
 STUCK_REASONS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError"}
 
@@ -179,7 +183,7 @@ def readiness_answer(kube, pod: client.V1Pod) -> str:
         try:
             body = kube.core.connect_get_namespaced_pod_proxy_with_path(
                 f"{pod.metadata.name}:{port_number(pod, get.port)}", pod.metadata.namespace, get.path.lstrip("/"),
-                _request_timeout=5)
+                _request_timeout=READINESS_ANSWER_SECONDS)
         except client.ApiException as err:
             body = err.body.decode(errors="replace") if isinstance(err.body, bytes) else err.body
         except (OSError, urllib3.exceptions.HTTPError) as err:
@@ -211,11 +215,11 @@ def wait_rollouts(target: Target, namespace: str, workloads: list[Workload], tim
             raise HarnessError(f"{w.label} not ready after {timeout:.0f}s: {why_not_ready(target, namespace, w)}{others}",
                                f"kubectl -n {namespace} describe {w.label}")
         if pending:
-            time.sleep(2)
+            time.sleep(POLL_SECONDS)
 
 
 def deploy(target: Target, profile: str, namespace: str, set_values: dict | None = None,
-           timeout: float = 900, echo=print) -> DeployResult:
+           timeout: float = ROLLOUT_SECONDS, echo=print) -> DeployResult:
     start = time.monotonic()
     values = {**image_values(target, echo), "namespace.name": namespace, **(set_values or {})}
     if target.embedded is not None:
@@ -241,7 +245,7 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
     return DeployResult(changed, time.monotonic() - start, workloads)
 
 
-def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -> None:
+def undeploy(target: Target, namespace: str, timeout: float = UNDEPLOY_SECONDS, echo=print) -> None:
     if release_manifest(target, namespace) is not None:
         chart.helm(target.kubeconfig, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout",
                    f"{int(timeout)}s", seconds=timeout + tools.EXIT_GRACE_SECONDS)
@@ -258,6 +262,6 @@ def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -
         except client.ApiException as err:
             return err.status == 404
 
-    poll(f"namespace {namespace} deleted", gone, lambda ok: ok, timeout, 2)
+    poll(f"namespace {namespace} deleted", gone, lambda ok: ok, timeout, POLL_SECONDS)
     if target.embedded is not None:
         volumes.release(target.kube, target.embedded.spec, namespace)

@@ -33,6 +33,13 @@ from ms5harness.images import builder, loader
 
 Echo = Callable[[str], None]
 
+START_SECONDS = 45.0  # a host component from exec to healthy; they take 1-10 s on the 2-core machine
+APISERVER_START_SECONDS = 90  # the apiserver runs its post-start hooks (RBAC bootstrap, CRDs) first
+HEALTH_CHECK_SECONDS = 2.0  # one /healthz request to a local component
+NODE_READY_SECONDS = 90  # kubelet registered and its CNI config in place
+ADDONS_SECONDS = 120  # CoreDNS and metrics-server rolled out (images imported, not pulled)
+POD_KILL_SECONDS = 3  # SIGKILLed pod processes gone before the next sweep
+
 
 @dataclass(frozen=True)
 class Component:
@@ -41,7 +48,7 @@ class Component:
     args: Callable[[ClusterSpec], list[str]]
     health: Callable[[ClusterSpec], bool]
     ports: tuple[int, ...]
-    timeout: float = 45.0
+    timeout: float = START_SECONDS
 
 
 def _http_ok(url: str, spec: ClusterSpec | None = None, client_cert: bool = False) -> bool:
@@ -53,7 +60,7 @@ def _http_ok(url: str, spec: ClusterSpec | None = None, client_cert: bool = Fals
             verify = False
     else:
         verify = True
-    return httpx.get(url, verify=verify, timeout=2.0).status_code == 200
+    return httpx.get(url, verify=verify, timeout=HEALTH_CHECK_SECONDS).status_code == 200
 
 
 def _containerd_healthy(spec: ClusterSpec) -> bool:
@@ -66,7 +73,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("etcd", "etcd", configs.etcd_args,
               lambda s: _http_ok("http://127.0.0.1:2379/health"), (2379, 2380, 2381)),
     Component("kube-apiserver", "kube-apiserver", configs.apiserver_args,
-              lambda s: _http_ok(f"{s.server_url}/readyz", s, client_cert=True), (6443,), 90),
+              lambda s: _http_ok(f"{s.server_url}/readyz", s, client_cert=True), (6443,), APISERVER_START_SECONDS),
     Component("kube-controller-manager", "kube-controller-manager", configs.controller_manager_args,
               lambda s: _http_ok("https://127.0.0.1:10257/healthz"), (10257,)),
     Component("kube-scheduler", "kube-scheduler", configs.scheduler_args,
@@ -177,7 +184,7 @@ class EmbeddedCluster:
         tools.run("kubectl", self.kubeconfig, "apply", "--server-side", "--force-conflicts",
                   "--field-manager=ms5harness", "-f", "-", stdin=text, seconds=tools.KUBECTL_SECONDS)
 
-    def _wait_node_ready(self, timeout: float = 90) -> None:
+    def _wait_node_ready(self, timeout: float = NODE_READY_SECONDS) -> None:
         t0 = time.monotonic()
 
         def ready() -> bool:
@@ -193,7 +200,7 @@ class EmbeddedCluster:
                                "see `ms5harness cluster logs kubelet`")
         self.echo(f"  node {self.spec.node_name:<19} Ready after {time.monotonic() - t0:.1f}s")
 
-    def _wait_addons(self, timeout: float = 120) -> None:
+    def _wait_addons(self, timeout: float = ADDONS_SECONDS) -> None:
         t0 = time.monotonic()
         for name in ADDON_DEPLOYMENTS:
             proc = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "rollout", "status",
@@ -306,7 +313,7 @@ def kill_pod_processes() -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        wait_until(lambda: not any(is_alive(p) for p in pids), 3, 0.05)
+        wait_until(lambda: not any(is_alive(p) for p in pids), POD_KILL_SECONDS, 0.05)
 
 
 def kill_shims(socket: Path) -> None:

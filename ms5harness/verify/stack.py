@@ -17,11 +17,12 @@ from ms5harness.errors import NothingFound
 from ms5harness.images.catalog import project_images
 from ms5harness.kube.portforward import Forward
 from ms5harness.kube.secrets import secret_value
-from ms5harness.kube.waits import ExecResult, exec_in_pod, port_number
+from ms5harness.kube.waits import EXEC_OVERHEAD_SECONDS, EXEC_SECONDS, ExecResult, exec_in_pod, port_number
 from ms5harness.names import COMPONENT
 from ms5harness.target import Target
 
 API_SECONDS = 10  # one request of a suite to the API; it answers in milliseconds when healthy
+CONNECT_SECONDS = 2  # a TCP connect between the stack's pods: refused or answered at once, else filtered
 
 
 def container_port(pod: client.V1Pod, port: client.V1ServicePort) -> int:
@@ -50,16 +51,17 @@ class Stack:
             raise NothingFound(f"no running pod of component {component!r} in namespace {self.namespace}")
         return pods
 
-    def exec(self, component: str, command: list[str], timeout: float = 30, pod: client.V1Pod | None = None) -> ExecResult:
+    def exec(self, component: str, command: list[str], timeout: float = EXEC_SECONDS,
+             pod: client.V1Pod | None = None) -> ExecResult:
         """Run a command in the component's main (first) container."""
         pod = pod or self.pods(component)[0]
         return exec_in_pod(self.kube, self.namespace, pod.metadata.name, command,
                            container=pod.spec.containers[0].name, timeout=timeout)
 
-    def connects(self, component: str, host: str, port: int, timeout: int = 2) -> bool:
+    def connects(self, component: str, host: str, port: int, timeout: int = CONNECT_SECONDS) -> bool:
         """A TCP connect from inside the component's pod (bash /dev/tcp: every image has bash)."""
         script = f"exec 3<>/dev/tcp/{shlex.quote(host)}/{int(port)}"
-        result = self.exec(component, ["timeout", str(timeout), "bash", "-c", script], timeout=timeout + 20)
+        result = self.exec(component, ["timeout", str(timeout), "bash", "-c", script], timeout=timeout + EXEC_OVERHEAD_SECONDS)
         if result.exit_code not in (0, 1, 124):
             raise AssertionError(f"probe from {component} could not run: exit {result.exit_code} {result.stderr.strip()}")
         return result.exit_code == 0
