@@ -89,7 +89,7 @@ def numbered_file(obj: dict) -> str:
             return name
     raise HarnessError(
         f"no numbered file for {obj['kind']} {obj['metadata']['name']}",
-        "add a rule to ms5harness.chart.NUMBERED",
+        "add a rule to ms5harness.chart.numbered.NUMBERED",
     )
 
 
