@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ms5harness.errors import HarnessError
+from ms5harness.names import DEFAULT_NAMESPACE
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ms5harness")
     group.addoption("--kubeconfig", default=None,
                     help="cluster to test (default: $MS5H_KUBECONFIG, else the embedded cluster, started on demand)")
-    group.addoption("--namespace", default="ms5", help="namespace of the MS5 stack (default: ms5)")
+    group.addoption("--namespace", default=DEFAULT_NAMESPACE,
+                    help=f"namespace of the MS5 stack (default: {DEFAULT_NAMESPACE})")
     group.addoption("--profile", default="local", choices=("local", "aks"), help="chart profile to deploy/verify")
     group.addoption("--no-deploy", action="store_true",
                     help="verify the stack exactly as it is deployed (no deploy, no repair); fail if it is absent")
@@ -19,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest):
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
 
     try:
         return target_mod.resolve(request.config.getoption("--kubeconfig"), echo=lambda _msg: None)
@@ -45,7 +47,7 @@ def settle(target, request):
     back in 15 minutes will not come back for the next test either, and CI has a deadline."""
     from ms5harness import deploy
     from ms5harness.chaos import ledger
-    from ms5harness.kube.target import machine_lock
+    from ms5harness.target import machine_lock
 
     namespace, profile = request.config.getoption("--namespace"), request.config.getoption("--profile")
     failures: list[str] = []

@@ -53,8 +53,7 @@ def recorded_builds() -> None:
     print("last cold build per component (recorded in the cache):")
     total = 0.0
     for comp in build.COMPONENTS:
-        marker = build.bin_dir(comp) / ".complete"
-        seconds = float(marker.read_text()) if marker.exists() else float("nan")
+        seconds = build.recorded_seconds(comp) if build.is_built(comp) else float("nan")
         total += seconds
         print(f"  {comp.name:<16} {comp.version:<10} {seconds:6.0f}s")
     print(f"  {'total':<27} {total:6.0f}s")

@@ -15,6 +15,7 @@ import traceback
 
 from ms5harness import paths
 from ms5harness.errors import HarnessError
+from ms5harness.names import DEFAULT_NAMESPACE
 
 
 def _table(rows: list[dict]) -> str:
@@ -53,8 +54,9 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
+    from ms5harness.cluster.node_images import CLUSTER_IMAGES
     from ms5harness.images import builder, loader
-    from ms5harness.images.catalog import CLUSTER_IMAGES, project_images
+    from ms5harness.images.catalog import project_images
 
     images = [*CLUSTER_IMAGES, *project_images()]
     if args.only:
@@ -92,13 +94,14 @@ def _parse_sets(pairs: list[str]) -> dict:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from ms5harness import deploy
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
 
     target = target_mod.resolve(args.kubeconfig)
     if args.command == "undeploy":
         deploy.undeploy(target, args.namespace)
         return 0
-    result = deploy.deploy(target, args.profile, args.namespace, _parse_sets(args.set), timeout=args.timeout)
+    result = deploy.deploy(target, args.profile, args.namespace, _parse_sets(args.set),
+                           timeout=args.timeout or deploy.ROLLOUT_SECONDS)
     print(_table(result.table()))
     print(f"{'deployed' if result.changed else 'unchanged'}: {len(result.workloads)} workloads ready "
           f"in {result.seconds:.0f}s")
@@ -112,6 +115,9 @@ def cmd_manifests(args: argparse.Namespace) -> int:
         for path in chart.write_numbered(args.profile):
             print(path.relative_to(chart.K8S_DIR.parent.parent))
         return 0
+    if args.action == "schema":
+        print(chart.write_schema().relative_to(paths.REPO_ROOT))
+        return 0
     drift = chart.numbered_drift(args.profile)
     print("\n".join(drift) if drift else "manifests/k8s matches the chart")
     return 1 if drift else 0
@@ -119,7 +125,7 @@ def cmd_manifests(args: argparse.Namespace) -> int:
 
 def cmd_chaos(args: argparse.Namespace) -> int:
     from ms5harness.chaos import ledger
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
 
     kube = target_mod.resolve(args.kubeconfig).kube
     if args.action == "pending":
@@ -133,7 +139,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from ms5harness import load, paths
-    from ms5harness.kube import target as target_mod
+    from ms5harness import target as target_mod
     from ms5harness.verify.stack import Stack
 
     stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
@@ -164,7 +170,7 @@ def add_plan_args(p: argparse.ArgumentParser) -> None:
 def add_target_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
     """Which cluster, namespace (and chart profile) a command works on."""
     p.add_argument("--kubeconfig", help="target cluster (default: $MS5H_KUBECONFIG, else the embedded cluster)")
-    p.add_argument("--namespace", default="ms5")
+    p.add_argument("--namespace", default=DEFAULT_NAMESPACE)
     if profile:
         p.add_argument("--profile", default="local", choices=("local", "aks"))
 
@@ -197,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_target_args(p, profile=name == "deploy")
         if name == "deploy":
             p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a chart value (JSON or text)")
-            p.add_argument("--timeout", type=float, default=900, help="seconds for every workload to become ready")
+            p.add_argument("--timeout", type=float,
+                           help="seconds for every workload to become ready (default: deploy.ROLLOUT_SECONDS)")
         p.set_defaults(func=cmd_deploy)
 
     chaos = sub.add_parser("chaos", help="faults injected by experiments and tests: list or roll back leftovers")
@@ -224,8 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
     nightly.set_defaults(func=cmd_nightly)
 
-    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart")
-    manifests.add_argument("action", choices=("render", "check"))
+    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart; "
+                                                 "the chart's values.schema.json (schema)")
+    manifests.add_argument("action", choices=("render", "check", "schema"))
     manifests.add_argument("--profile", default="aks", choices=("local", "aks"))
     manifests.set_defaults(func=cmd_manifests)
     return parser

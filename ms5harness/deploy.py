@@ -10,7 +10,6 @@ rollout that fails names the workload and the reason from its pods and events.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -18,16 +17,20 @@ import urllib3
 import yaml
 from kubernetes import client
 
-from ms5harness import chart
+from ms5harness import chart, tools
 from ms5harness.cluster import volumes
 from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
 from ms5harness.images.catalog import project_images
-from ms5harness.kube.target import Target, machine_lock
+from ms5harness.target import Target, machine_lock
 from ms5harness.kube.waits import poll, port_number
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+ROLLOUT_SECONDS = 900  # every workload ready: a cold local profile takes about 190 s, AKS pulls images first
+UNDEPLOY_SECONDS = 300  # helm uninstall --wait, then the namespace's finalizers
+POLL_SECONDS = 2  # between looks at the rollouts (and at a namespace being deleted)
 DIAGNOSE_EVERY_SECONDS = 10  # how often a pending workload is checked for a reason it can never start
+READINESS_ANSWER_SECONDS = 5  # asking a not-ready pod's readiness endpoint why, through the API server
 STUCK_REASONS = {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError"}
 
@@ -56,23 +59,6 @@ class DeployResult:
                  "ready after": "-" if w.ready_after is None else f"{w.ready_after:.0f}s"} for w in self.workloads]
 
 
-HELM_SECONDS = 120  # a helm command that waits for nothing (get, dry-run)
-HELM_EXIT_GRACE_SECONDS = 60  # beyond the --timeout helm itself was given
-
-
-def helm(target: Target, *args: str, check: bool = True, seconds: float = HELM_SECONDS) -> subprocess.CompletedProcess:
-    """helm against the target, bounded; a helm that outlives `seconds` is one line, not a traceback."""
-    try:
-        proc = subprocess.run([str(chart.helm_binary()), "--kubeconfig", str(target.kubeconfig), *args],
-                              capture_output=True, text=True, timeout=seconds)
-    except subprocess.TimeoutExpired:
-        raise HarnessError(f"helm {args[0]} did not finish in {seconds:.0f}s",
-                           "check the API server's health, or raise --timeout") from None
-    if check and proc.returncode != 0:
-        raise chart.helm_failure(proc.stderr, args[0])
-    return proc
-
-
 def image_values(target: Target, echo) -> dict:
     """Every project image the chart knows, by content tag. The embedded node gets them built and
     imported here; any other cluster pulls them from its registry (pushed as docs/aks.md shows)."""
@@ -87,10 +73,10 @@ def image_values(target: Target, echo) -> dict:
 
 
 def release_manifest(target: Target, namespace: str) -> str | None:
-    got = helm(target, "get", "manifest", chart.RELEASE, "-n", namespace, check=False)
+    got = chart.helm(target.kubeconfig, "get", "manifest", chart.RELEASE, "-n", namespace, check=False)
     if got.returncode != 0:
         return None
-    hooks = helm(target, "get", "hooks", chart.RELEASE, "-n", namespace, check=False)
+    hooks = chart.helm(target.kubeconfig, "get", "hooks", chart.RELEASE, "-n", namespace, check=False)
     return got.stdout + hooks.stdout
 
 
@@ -103,7 +89,7 @@ def upgrade_args(profile: str, namespace: str, set_values: dict) -> list[str]:
 
 def planned_manifest(target: Target, profile: str, namespace: str, set_values: dict) -> str:
     """The server-side dry run renders with lookups against the cluster (existing secrets kept)."""
-    out = helm(target, *upgrade_args(profile, namespace, set_values), "--dry-run=server", "-o", "json")
+    out = chart.helm(target.kubeconfig, *upgrade_args(profile, namespace, set_values), "--dry-run=server", "-o", "json")
     release = json.loads(out.stdout)
     return release.get("manifest", "") + "".join(
         f"---\n# Source: {h['path']}\n{h['manifest']}\n" for h in release.get("hooks", []))
@@ -197,7 +183,7 @@ def readiness_answer(kube, pod: client.V1Pod) -> str:
         try:
             body = kube.core.connect_get_namespaced_pod_proxy_with_path(
                 f"{pod.metadata.name}:{port_number(pod, get.port)}", pod.metadata.namespace, get.path.lstrip("/"),
-                _request_timeout=5)
+                _request_timeout=READINESS_ANSWER_SECONDS)
         except client.ApiException as err:
             body = err.body.decode(errors="replace") if isinstance(err.body, bytes) else err.body
         except (OSError, urllib3.exceptions.HTTPError) as err:
@@ -229,11 +215,11 @@ def wait_rollouts(target: Target, namespace: str, workloads: list[Workload], tim
             raise HarnessError(f"{w.label} not ready after {timeout:.0f}s: {why_not_ready(target, namespace, w)}{others}",
                                f"kubectl -n {namespace} describe {w.label}")
         if pending:
-            time.sleep(2)
+            time.sleep(POLL_SECONDS)
 
 
 def deploy(target: Target, profile: str, namespace: str, set_values: dict | None = None,
-           timeout: float = 900, echo=print) -> DeployResult:
+           timeout: float = ROLLOUT_SECONDS, echo=print) -> DeployResult:
     start = time.monotonic()
     values = {**image_values(target, echo), "namespace.name": namespace, **(set_values or {})}
     if target.embedded is not None:
@@ -250,8 +236,8 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
     if changed:
         echo(f"helm upgrade --install {chart.RELEASE} ({profile} profile) into namespace {namespace}")
         # Helm blocks on its hooks (migrations, bucket setup) until --timeout.
-        helm(target, *upgrade_args(profile, namespace, values), "--timeout", f"{int(timeout)}s",
-             seconds=timeout + HELM_EXIT_GRACE_SECONDS)
+        chart.helm(target.kubeconfig, *upgrade_args(profile, namespace, values), "--timeout", f"{int(timeout)}s",
+                   seconds=timeout + tools.EXIT_GRACE_SECONDS)
     else:
         echo("the installed release already matches: nothing to change")
     workloads = workloads_of(objects)
@@ -259,10 +245,10 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
     return DeployResult(changed, time.monotonic() - start, workloads)
 
 
-def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -> None:
+def undeploy(target: Target, namespace: str, timeout: float = UNDEPLOY_SECONDS, echo=print) -> None:
     if release_manifest(target, namespace) is not None:
-        helm(target, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout", f"{int(timeout)}s",
-             seconds=timeout + HELM_EXIT_GRACE_SECONDS)
+        chart.helm(target.kubeconfig, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout",
+                   f"{int(timeout)}s", seconds=timeout + tools.EXIT_GRACE_SECONDS)
         echo(f"uninstalled release {chart.RELEASE} from {namespace}")
     try:
         target.kube.core.delete_namespace(namespace)
@@ -276,6 +262,6 @@ def undeploy(target: Target, namespace: str, timeout: float = 300, echo=print) -
         except client.ApiException as err:
             return err.status == 404
 
-    poll(f"namespace {namespace} deleted", gone, lambda ok: ok, timeout, 2)
+    poll(f"namespace {namespace} deleted", gone, lambda ok: ok, timeout, POLL_SECONDS)
     if target.embedded is not None:
         volumes.release(target.kube, target.embedded.spec, namespace)

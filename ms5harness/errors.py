@@ -14,3 +14,8 @@ class HarnessError(Exception):
         if self.fix:
             text += f" (fix: {' '.join(self.fix.split())})"
         return text
+
+
+class NothingFound(AssertionError):
+    """A lookup that must find something found nothing (a selector matching no pod, a Secret without
+    the key): never a silent pass. An AssertionError, so a suite reports it as a failed check."""

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ms5harness import objectives as objectives_mod
-from ms5harness import paths, slo
+from ms5harness import names, paths, slo
 from ms5harness.errors import HarnessError
 from ms5harness.verify.stack import Stack
 
@@ -85,7 +85,7 @@ class LoadRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.request_log.unlink(missing_ok=True)
         host = self.stack.url("nginx")
-        env = {**os.environ, "MS5H_ADMIN_PASSWORD": self.stack.secret("ADMIN_PASSWORD"),
+        env = {**os.environ, "MS5H_ADMIN_PASSWORD": self.stack.secret(names.ADMIN_PASSWORD_KEY),
                "MS5H_REQUEST_LOG": str(self.request_log)}
         cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE), "--headless", "--host", host,
                "-u", str(self.users), "-r", str(self.spawn_rate), "-t", f"{self.seconds}s",

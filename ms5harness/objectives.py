@@ -11,7 +11,7 @@ from functools import cache
 
 import yaml
 
-from ms5harness import chart
+from ms5harness.paths import CHART_DIR, values_files
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ def _merged(base: dict, top: dict) -> dict:
 @cache
 def chart_values(profile: str) -> dict:
     """values.yaml with the profile's file on top, as Helm merges them."""
-    values = yaml.safe_load((chart.CHART_DIR / "values.yaml").read_text())
-    for path in chart.values_files(profile):
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    for path in values_files(profile):
         values = _merged(values, yaml.safe_load(path.read_text()) or {})
     return values
 

@@ -22,7 +22,7 @@ from ms5harness import deploy as deploy_mod
 from ms5harness import objectives as objectives_mod
 from ms5harness import paths
 from ms5harness.errors import HarnessError
-from ms5harness.kube import target as target_mod
+from ms5harness import target as target_mod
 from ms5harness.kube.waits import WaitTimeout, poll
 from ms5harness.reports import junit_out, trends
 from ms5harness.reports.nightly import write_nightly_report

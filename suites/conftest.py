@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from ms5harness import chart, paths
+from ms5harness import names, paths
 from ms5harness.errors import HarnessError
 from ms5harness.verify.stack import Stack
 
@@ -30,7 +30,7 @@ def stack(request, target, tmp_path_factory, testrun_uid) -> Iterator[Stack]:
         from ms5harness import deploy
 
         if deploy.release_manifest(target, namespace) is None:
-            pytest.fail(f"--no-deploy, but release {chart.RELEASE} is not installed in namespace {namespace} "
+            pytest.fail(f"--no-deploy, but release {names.RELEASE} is not installed in namespace {namespace} "
                         "(fix: run `ms5harness deploy` or drop --no-deploy)", pytrace=False)
     else:
         failure = deploy_once(target, profile, namespace, tmp_path_factory.getbasetemp().parent / f"ms5h-{testrun_uid}")
@@ -46,7 +46,7 @@ def deploy_once(target, profile: str, namespace: str, outcome: Path) -> str:
     to take the machine lock deploys and leaves its outcome for the others, so a broken deploy
     costs one timeout, not one per worker."""
     from ms5harness import deploy
-    from ms5harness.kube.target import machine_lock
+    from ms5harness.target import machine_lock
 
     with machine_lock():
         if not outcome.exists():

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ms5harness import chart, paths
+from chaoslib.exceptions import ActivityFailed as ChaosActivityFailed
+
+from ms5harness import paths
 from ms5harness.errors import HarnessError
 from ms5harness.kube.client import Kube, connect
-
-DEFAULT_NAMESPACE = "ms5"
+from ms5harness.names import DEFAULT_NAMESPACE
 
 
 def kube(configuration: dict | None = None) -> Kube:
@@ -27,14 +28,6 @@ def namespace(configuration: dict | None = None) -> str:
     return (configuration or {}).get("namespace") or DEFAULT_NAMESPACE
 
 
-def component_selector(component: str) -> str:
-    return f"app.kubernetes.io/component={component},app.kubernetes.io/instance={chart.RELEASE}"
-
-
-def object_name(component: str) -> str:
-    """The chart names every object after its release and component: ms5-<component>."""
-    return f"{chart.RELEASE}-{component}"
-
-
-class ActivityFailed(HarnessError):
-    """An action could not do what the experiment asked (Chaos Toolkit records it as failed)."""
+class ActivityFailed(HarnessError, ChaosActivityFailed):
+    """An activity could not do what the experiment asked: Chaos Toolkit's own ActivityFailed (it
+    records the activity as failed), worded as the harness's one line."""

@@ -7,20 +7,12 @@ checked by unit tests. Both add-on pods satisfy Pod Security `restricted`.
 from __future__ import annotations
 
 from ms5harness.cluster import configs
+from ms5harness.cluster.node_images import COREDNS, METRICS_SERVER
 from ms5harness.cluster.spec import ClusterSpec
-from ms5harness.images.catalog import COREDNS, METRICS_SERVER
+from ms5harness.kube import objects
 
 SYSTEM = "kube-system"
-
-
-def restricted_security_context() -> dict:
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+NOBODY = 65534  # the add-on images are FROM scratch: no user of their own
 
 
 def _labels(app: str) -> dict:
@@ -51,15 +43,14 @@ def _deployment(app: str, image: str, args: list[str], ports: list[dict], probes
                 resources: dict, volumes: list[dict] | None = None, mounts: list[dict] | None = None) -> dict:
     container = {
         "name": app, "image": image, "imagePullPolicy": "Never", "args": args, "ports": ports,
-        "resources": resources, "securityContext": restricted_security_context(), **probes,
+        "resources": resources, "securityContext": objects.restricted_container(), **probes,
     }
     if mounts:
         container["volumeMounts"] = mounts
     pod_spec = {
         "serviceAccountName": app,
         "priorityClassName": "system-cluster-critical",
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": objects.restricted_pod(NOBODY),
         "containers": [container],
     }
     if volumes:

@@ -12,13 +12,18 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ms5harness import paths
+from ms5harness import paths, tools
 from ms5harness.cluster import versions
 from ms5harness.errors import HarnessError
+
+PROGRESS_EVERY_SECONDS = 30  # a cold Kubernetes build is otherwise silent for ten minutes and more
 
 
 @dataclass(frozen=True)
@@ -137,15 +142,10 @@ def is_built(comp: GoComponent) -> bool:
     return (bin_dir(comp) / ".complete").exists()
 
 
-def binary(name: str) -> Path:
-    """Path of a built command, e.g. binary('kubelet'); raises if it was never built."""
-    for comp in COMPONENTS:
-        if name in comp.binaries:
-            path = bin_dir(comp) / name
-            if not path.exists():
-                raise HarnessError(f"{name} {comp.version} is not built", "run `ms5harness cluster build`")
-            return path
-    raise HarnessError(f"no component provides {name!r}")
+def publish() -> None:
+    """Record every command of the pinned components that are built, for ms5harness.tools.binary;
+    the record is replaced, so a command of an older pin is never served after a version change."""
+    tools.record({name: bin_dir(c) / name for c in COMPONENTS if is_built(c) for name in c.binaries})
 
 
 def go_env() -> dict[str, str]:
@@ -238,17 +238,57 @@ def build(comp: GoComponent, force: bool = False) -> float:
     tmp.rename(out)
     seconds = time.monotonic() - start
     (out / ".complete").write_text(f"{seconds:.0f}\n")
+    publish()
     return seconds
 
 
-def build_all(force: bool = False, echo=print) -> dict[str, float]:
+def recorded_seconds(comp: GoComponent) -> float | None:
+    """How long the last build of this component took (its `.complete` marker), or of an earlier
+    version of it when this one was never built: what a cold build can expect."""
+    markers = [bin_dir(comp) / ".complete"] + sorted(
+        (paths.cache_dir() / "bin").glob(f"{comp.name}-v*/.complete"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for marker in markers:
+        try:
+            return float(marker.read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+@contextmanager
+def progress(label: str, expected: float | None, echo) -> Iterator[None]:
+    """A line every PROGRESS_EVERY_SECONDS while a component builds: time so far, and the last build's."""
+    done = threading.Event()
+    start = time.monotonic()
+    hint = f" (last build took {expected:.0f}s)" if expected else ""
+
+    def tick() -> None:
+        while not done.wait(PROGRESS_EVERY_SECONDS):
+            echo(f"{label}: still building, {time.monotonic() - start:.0f}s so far{hint}")
+
+    ticker = threading.Thread(target=tick, name=f"progress {label}", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+def build_all(force: bool = False, echo=print, components: tuple[GoComponent, ...] = COMPONENTS) -> dict[str, float]:
+    """Build the components (all by default), one line each, and one every 30 s while one builds."""
     timings = {}
-    for comp in COMPONENTS:
+    for number, comp in enumerate(components, 1):
+        label = f"[{number}/{len(components)}] {comp.name} {comp.version}"
         if is_built(comp) and not force:
-            echo(f"{comp.name} {comp.version}: cached in {bin_dir(comp)}")
+            echo(f"{label}: cached in {bin_dir(comp)}")
             timings[comp.name] = 0.0
             continue
-        echo(f"{comp.name} {comp.version}: building (log: {paths.cache_dir() / 'logs' / f'build-{comp.name}.log'})")
-        timings[comp.name] = build(comp, force)
-        echo(f"{comp.name} {comp.version}: built in {timings[comp.name]:.0f}s")
+        expected = recorded_seconds(comp)
+        echo(f"{label}: building" + (f", about {expected:.0f}s last time" if expected else "")
+             + f" (log: {paths.cache_dir() / 'logs' / f'build-{comp.name}.log'})")
+        with progress(label, expected, echo):
+            timings[comp.name] = build(comp, force)
+        echo(f"{label}: built in {timings[comp.name]:.0f}s")
+    publish()
     return timings

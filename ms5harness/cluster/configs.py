@@ -12,9 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from ms5harness.cluster.node_images import PAUSE
 from ms5harness.cluster.spec import ClusterSpec
 
-PAUSE_IMAGE = "localhost/ms5/pause:catatonit-0.1.7"
+PAUSE_IMAGE = PAUSE.ref
 
 
 def kubeconfig(spec: ClusterSpec, user: str, ca_pem: bytes, cert_pem: bytes, key_pem: bytes) -> str:

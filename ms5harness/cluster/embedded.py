@@ -23,14 +23,22 @@ from typing import Callable
 import httpx
 import yaml
 
+from ms5harness import tools
 from ms5harness.cluster import addons, build, configs, network, pki, preflight
+from ms5harness.cluster.node_images import CLUSTER_IMAGES
 from ms5harness.cluster.processes import Process, is_alive, running_pid, start, stop, tail, wait_until
 from ms5harness.cluster.spec import ClusterSpec, local_spec
 from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
-from ms5harness.images.catalog import CLUSTER_IMAGES
 
 Echo = Callable[[str], None]
+
+START_SECONDS = 45.0  # a host component from exec to healthy; they take 1-10 s on the 2-core machine
+APISERVER_START_SECONDS = 90  # the apiserver runs its post-start hooks (RBAC bootstrap, CRDs) first
+HEALTH_CHECK_SECONDS = 2.0  # one /healthz request to a local component
+NODE_READY_SECONDS = 90  # kubelet registered and its CNI config in place
+ADDONS_SECONDS = 120  # CoreDNS and metrics-server rolled out (images imported, not pulled)
+POD_KILL_SECONDS = 3  # SIGKILLed pod processes gone before the next sweep
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Component:
     args: Callable[[ClusterSpec], list[str]]
     health: Callable[[ClusterSpec], bool]
     ports: tuple[int, ...]
-    timeout: float = 45.0
+    timeout: float = START_SECONDS
 
 
 def _http_ok(url: str, spec: ClusterSpec | None = None, client_cert: bool = False) -> bool:
@@ -52,7 +60,7 @@ def _http_ok(url: str, spec: ClusterSpec | None = None, client_cert: bool = Fals
             verify = False
     else:
         verify = True
-    return httpx.get(url, verify=verify, timeout=2.0).status_code == 200
+    return httpx.get(url, verify=verify, timeout=HEALTH_CHECK_SECONDS).status_code == 200
 
 
 def _containerd_healthy(spec: ClusterSpec) -> bool:
@@ -65,7 +73,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("etcd", "etcd", configs.etcd_args,
               lambda s: _http_ok("http://127.0.0.1:2379/health"), (2379, 2380, 2381)),
     Component("kube-apiserver", "kube-apiserver", configs.apiserver_args,
-              lambda s: _http_ok(f"{s.server_url}/readyz", s, client_cert=True), (6443,), 90),
+              lambda s: _http_ok(f"{s.server_url}/readyz", s, client_cert=True), (6443,), APISERVER_START_SECONDS),
     Component("kube-controller-manager", "kube-controller-manager", configs.controller_manager_args,
               lambda s: _http_ok("https://127.0.0.1:10257/healthz"), (10257,)),
     Component("kube-scheduler", "kube-scheduler", configs.scheduler_args,
@@ -92,21 +100,12 @@ class EmbeddedCluster:
 
     # -- helpers ------------------------------------------------------------
     def process(self, comp: Component) -> Process:
-        binary = comp.binary if comp.binary.startswith("/") else str(build.binary(comp.binary))
+        binary = comp.binary if comp.binary.startswith("/") else str(tools.binary(comp.binary))
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
         return Process(comp.name, [binary, *comp.args(self.spec)], self.spec.pid_dir, self.spec.log_dir, env)
 
     def pid_of(self, name: str) -> int | None:
         return running_pid(Process(name, [], self.spec.pid_dir, self.spec.log_dir))
-
-    def kubectl(self, *args: str, input_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [str(build.binary("kubectl")), "--kubeconfig", str(self.spec.admin_kubeconfig), *args],
-            input=input_text, capture_output=True, text=True, timeout=120,
-        )
-        if check and proc.returncode != 0:
-            raise HarnessError(f"kubectl {' '.join(args[:2])} failed: {proc.stderr.strip().splitlines()[-1:]}")
-        return proc
 
     @property
     def kubeconfig(self) -> Path:
@@ -123,8 +122,7 @@ class EmbeddedCluster:
         missing = [c for c in build.COMPONENTS if not build.is_built(c) and c.name != "helm"]
         if missing:
             self.echo(f"building {', '.join(c.name for c in missing)} (first run on this machine)")
-            for comp in missing:
-                build.build(comp)
+        build.build_all(echo=self.echo, components=tuple(missing))  # also records caches built before tools.json
         try:
             self._prepare_files()
             network.apply_sysctls(spec)
@@ -183,14 +181,15 @@ class EmbeddedCluster:
 
     def _apply(self, objects: list[dict]) -> None:
         text = yaml.safe_dump_all(objects, sort_keys=False)
-        self.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=ms5harness", "-f", "-",
-                     input_text=text)
+        tools.run("kubectl", self.kubeconfig, "apply", "--server-side", "--force-conflicts",
+                  "--field-manager=ms5harness", "-f", "-", stdin=text, seconds=tools.KUBECTL_SECONDS)
 
-    def _wait_node_ready(self, timeout: float = 90) -> None:
+    def _wait_node_ready(self, timeout: float = NODE_READY_SECONDS) -> None:
         t0 = time.monotonic()
 
         def ready() -> bool:
-            out = self.kubectl("get", "node", self.spec.node_name, "-o", "json", check=False)
+            out = tools.run("kubectl", self.kubeconfig, "get", "node", self.spec.node_name, "-o", "json",
+                            check=False, seconds=tools.KUBECTL_SECONDS)
             if out.returncode != 0:
                 return False
             conds = json.loads(out.stdout)["status"].get("conditions", [])
@@ -201,14 +200,17 @@ class EmbeddedCluster:
                                "see `ms5harness cluster logs kubelet`")
         self.echo(f"  node {self.spec.node_name:<19} Ready after {time.monotonic() - t0:.1f}s")
 
-    def _wait_addons(self, timeout: float = 120) -> None:
+    def _wait_addons(self, timeout: float = ADDONS_SECONDS) -> None:
         t0 = time.monotonic()
         for name in ADDON_DEPLOYMENTS:
-            proc = self.kubectl("-n", "kube-system", "rollout", "status", f"deployment/{name}",
-                                f"--timeout={int(timeout)}s", check=False)
+            proc = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "rollout", "status",
+                             f"deployment/{name}", f"--timeout={int(timeout)}s", check=False,
+                             seconds=timeout + tools.EXIT_GRACE_SECONDS)
             if proc.returncode != 0:
-                events = self.kubectl("-n", "kube-system", "get", "events", "--sort-by=.lastTimestamp",
-                                      "-o", "custom-columns=OBJ:.involvedObject.name,MSG:.message", check=False)
+                events = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "get", "events",
+                                   "--sort-by=.lastTimestamp", "-o",
+                                   "custom-columns=OBJ:.involvedObject.name,MSG:.message", check=False,
+                                   seconds=tools.KUBECTL_SECONDS)
                 last = [l for l in events.stdout.splitlines() if name in l][-1:] or ["no events"]
                 raise HarnessError(f"add-on {name} did not become available: {last[0].strip()}",
                                    "see `kubectl -n kube-system describe deployment " + name + "`")
@@ -255,8 +257,8 @@ class EmbeddedCluster:
         for name in ADDON_DEPLOYMENTS:
             state = "stopped"
             if api_up:
-                out = self.kubectl("-n", "kube-system", "get", "deployment", name, "-o",
-                                   "jsonpath={.status.availableReplicas}", check=False)
+                out = tools.run("kubectl", self.kubeconfig, "-n", "kube-system", "get", "deployment", name, "-o",
+                                "jsonpath={.status.availableReplicas}", check=False, seconds=tools.KUBECTL_SECONDS)
                 state = "available" if out.returncode == 0 and out.stdout.strip() not in ("", "0") else "unavailable"
             rows.append({"component": name, "pid": "pod", "state": state})
         return rows
@@ -311,7 +313,7 @@ def kill_pod_processes() -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        wait_until(lambda: not any(is_alive(p) for p in pids), 3, 0.05)
+        wait_until(lambda: not any(is_alive(p) for p in pids), POD_KILL_SECONDS, 0.05)
 
 
 def kill_shims(socket: Path) -> None:

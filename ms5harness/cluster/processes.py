@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+STOP_SECONDS = 8.0  # SIGTERM to exit: etcd and the apiserver flush and close in a few seconds
+KILL_SECONDS = 5  # after SIGKILL, until the process is gone
+
 
 @dataclass(frozen=True)
 class Process:
@@ -77,7 +80,7 @@ def start(proc: Process) -> int:
     return child.pid
 
 
-def stop(proc: Process, timeout: float = 8.0) -> bool:
+def stop(proc: Process, timeout: float = STOP_SECONDS) -> bool:
     """SIGTERM the process group, SIGKILL after timeout; True if something was stopped."""
     pid = read_pid(proc.pid_file)
     stopped = False
@@ -89,7 +92,7 @@ def stop(proc: Process, timeout: float = 8.0) -> bool:
             time.sleep(0.1)
         if is_alive(pid):
             _signal_group(pid, signal.SIGKILL)
-            wait_until(lambda: not is_alive(pid), 5, 0.05)
+            wait_until(lambda: not is_alive(pid), KILL_SECONDS, 0.05)
     proc.pid_file.unlink(missing_ok=True)
     return stopped
 

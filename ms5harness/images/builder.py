@@ -12,8 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ms5harness import paths
-from ms5harness.cluster import build as gobuild
+from ms5harness import paths, tools
 from ms5harness.errors import HarnessError
 from ms5harness.images.catalog import BASE_IMAGE, BinaryImage, DockerfileImage
 
@@ -91,7 +90,7 @@ def build_dockerfile_image(image: DockerfileImage, log: Path) -> None:
 def build_binary_image(image: BinaryImage, log: Path) -> None:
     if has_image(image.ref):
         return
-    source = Path(image.binary) if image.binary.startswith("/") else gobuild.binary(image.binary)
+    source = Path(image.binary) if image.binary.startswith("/") else tools.binary(image.binary)
     bah = buildah_cmd()
     container = _run([*bah, "from", "scratch"], "buildah from scratch", log).strip()
     try:

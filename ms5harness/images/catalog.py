@@ -3,8 +3,8 @@
 Project images come from Dockerfiles (images/<key>/Dockerfile and
 backend/Dockerfile): the same files serve a registry build for AKS. Their tag is
 a hash of the build context, so an unchanged image is never rebuilt and a
-redeploy without changes is a no-op. Cluster add-on images wrap one binary we
-built from Go modules and are tagged with that binary's version.
+redeploy without changes is a no-op. A BinaryImage wraps one built command (the embedded
+cluster's own images, ms5harness.cluster.node_images).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ms5harness import paths
-from ms5harness.cluster import versions
 
 REGISTRY = "localhost/ms5"
 BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
@@ -45,7 +44,7 @@ class BinaryImage:
 
     key: str
     tag: str
-    binary: str  # a command built by ms5harness.cluster.build, or an absolute host path
+    binary: str  # a command ms5harness.tools.binary finds, or an absolute host path
     entrypoint: tuple[str, ...]
     user: str = "65534:65534"
 
@@ -74,9 +73,3 @@ def project_images(repo: Path = paths.REPO_ROOT) -> list[DockerfileImage]:
     if (repo / "backend" / "Dockerfile").exists():
         found.insert(0, DockerfileImage("backend", repo / "backend"))
     return found
-
-
-PAUSE = BinaryImage("pause", "catatonit-0.1.7", "/usr/bin/catatonit", ("/catatonit", "-P"), "65535:65535")
-COREDNS = BinaryImage("coredns", versions.COREDNS, "coredns", ("/coredns",))
-METRICS_SERVER = BinaryImage("metrics-server", versions.METRICS_SERVER, "metrics-server", ("/metrics-server",))
-CLUSTER_IMAGES = (PAUSE, COREDNS, METRICS_SERVER)

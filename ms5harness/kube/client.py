@@ -12,6 +12,8 @@ from kubernetes.client import ApiClient
 
 from ms5harness.errors import HarnessError
 
+CONNECT_SECONDS = 5.0  # GET /version: a live API server answers in milliseconds, a dead one should fail fast
+
 
 @dataclass
 class Kube:
@@ -62,7 +64,7 @@ def validate_kubeconfig(path: Path) -> None:
                            "run `kubectl config use-context NAME` on it, or pass another file")
 
 
-def connect(kubeconfig: Path, timeout: float = 5.0) -> Kube:
+def connect(kubeconfig: Path, timeout: float = CONNECT_SECONDS) -> Kube:
     """Load the kubeconfig and prove the API server answers (GET /version) before returning."""
     validate_kubeconfig(kubeconfig)
     try:

@@ -15,6 +15,9 @@ from kubernetes import client, utils
 from ms5harness.kube import objects, waits
 from ms5harness.kube.client import Kube
 
+CONNECT_SECONDS = 3  # a TCP connect in the cluster: refused or answered at once, else filtered by a policy
+SERVICE_ACCOUNT_SECONDS = 30  # the controller-manager creates a new namespace's default ServiceAccount
+
 
 class Scratch:
     def __init__(self, kube: Kube, name: str, image: str):
@@ -24,7 +27,8 @@ class Scratch:
         utils.create_from_dict(self.kube.api, obj, namespace=self.name)
         return obj
 
-    def run_pod(self, name: str, labels: dict | None = None, timeout: float = 90, **spec_args) -> client.V1Pod:
+    def run_pod(self, name: str, labels: dict | None = None, timeout: float = waits.POD_START_SECONDS,
+                **spec_args) -> client.V1Pod:
         """Start a toolbox pod and wait until it runs (and is ready, if it serves a port)."""
         self.create(objects.pod(name, self.image, labels=labels, **spec_args))
         return waits.pod_running(self.kube, self.name, name, timeout)
@@ -36,12 +40,12 @@ class Scratch:
     def sleeper(self, name: str, labels: dict | None = None) -> client.V1Pod:
         return self.run_pod(name, labels=labels or {"app": name}, command=["sleep", "600"])
 
-    def exec(self, pod: str, command: list[str], timeout: float = 30) -> waits.ExecResult:
+    def exec(self, pod: str, command: list[str], timeout: float = waits.EXEC_SECONDS) -> waits.ExecResult:
         return waits.exec_in_pod(self.kube, self.name, pod, command, timeout=timeout)
 
-    def can_connect(self, pod: str, host: str, port: int, timeout: int = 3) -> bool:
+    def can_connect(self, pod: str, host: str, port: int, timeout: int = CONNECT_SECONDS) -> bool:
         """A TCP connect from inside `pod`; False on refusal or timeout."""
-        result = self.exec(pod, ["nc", "-z", "-w", str(timeout), host, str(port)], timeout=timeout + 15)
+        result = self.exec(pod, ["nc", "-z", "-w", str(timeout), host, str(port)], timeout=timeout + waits.EXEC_OVERHEAD_SECONDS)
         return result.exit_code == 0
 
 
@@ -51,7 +55,8 @@ def scratch_namespace(kube: Kube, prefix: str, image: str, pod_security: str | N
     kube.core.create_namespace(objects.namespace(name, pod_security, labels={"ms5harness/scratch": "true"}))
     try:
         waits.poll(f"default service account in {name}",
-                   lambda: kube.core.read_namespaced_service_account("default", name), lambda _: True, 30, 0.5)
+                   lambda: kube.core.read_namespaced_service_account("default", name), lambda _: True,
+                   SERVICE_ACCOUNT_SECONDS, 0.5)
         yield Scratch(kube, name, image)
     finally:
         kube.core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")

@@ -6,15 +6,23 @@ in the MS5 namespace, in scratch namespaces and on AKS.
 
 from __future__ import annotations
 
-RESTRICTED_CONTAINER = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
-                  "seccompProfile": {"type": "RuntimeDefault"}}
+PROBE_USER = 10001  # the toolbox image's unprivileged user
+
+
+def restricted_container() -> dict:
+    """A container security context Pod Security `restricted` admits (a fresh dict per container)."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def restricted_pod(user: int) -> dict:
+    """The pod-level half of `restricted`: a non-root user and group, the runtime's seccomp profile."""
+    return {"runAsNonRoot": True, "runAsUser": user, "runAsGroup": user, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def namespace(name: str, pod_security: str | None = None, labels: dict | None = None) -> dict:
@@ -29,7 +37,7 @@ def pod_spec(image: str, command: list[str] | None = None, port: int | None = No
     container: dict = {
         "name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
         "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
-        "securityContext": {"privileged": True} if privileged else dict(RESTRICTED_CONTAINER),
+        "securityContext": {"privileged": True} if privileged else restricted_container(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     if command:
@@ -41,7 +49,7 @@ def pod_spec(image: str, command: list[str] | None = None, port: int | None = No
         "automountServiceAccountToken": False,
         "terminationGracePeriodSeconds": 1,
         "enableServiceLinks": False,
-        "securityContext": {} if privileged else dict(RESTRICTED_POD),
+        "securityContext": {} if privileged else restricted_pod(PROBE_USER),
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
     }

@@ -15,6 +15,8 @@ from kubernetes.stream import portforward
 
 from ms5harness.kube.client import Kube
 
+POLL_SECONDS = 0.5  # how often the accept and relay loops look whether the forward was closed
+
 
 class Forward:
     """A listener on 127.0.0.1:<local_port>; every accepted connection gets its own API stream."""
@@ -22,7 +24,7 @@ class Forward:
     def __init__(self, kube: Kube, namespace: str, pod: str, port: int):
         self.kube, self.namespace, self.pod, self.port = kube, namespace, pod, port
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.5)
+        self.listener.settimeout(POLL_SECONDS)
         self.local_port = self.listener.getsockname()[1]
         self.closed = threading.Event()
         threading.Thread(target=self._accept, name=f"forward {pod}:{port}", daemon=True).start()
@@ -48,7 +50,7 @@ class Forward:
                 sel.register(s, selectors.EVENT_READ)
             try:
                 while not self.closed.is_set():
-                    for key, _ in sel.select(timeout=0.5):
+                    for key, _ in sel.select(timeout=POLL_SECONDS):
                         data = key.fileobj.recv(65536)
                         if not data:
                             return

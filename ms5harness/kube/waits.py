@@ -17,6 +17,12 @@ from ms5harness.kube.client import Kube
 
 T = TypeVar("T")
 
+ROLLOUT_SECONDS = 120  # a small Deployment's rollout (probe pods, the chaos-restored components)
+POD_START_SECONDS = 90  # a probe pod on a warm node; its image is already imported
+EXEC_SECONDS = 30  # a command in a pod: probes are short, a hung exec must not hold a test
+EXEC_READ_SECONDS = 1  # one read of the exec stream, so the deadline is checked every second
+EXEC_OVERHEAD_SECONDS = 20  # beyond a probe command's own bound: opening the exec stream through the API server
+
 
 class WaitTimeout(AssertionError):
     """A condition never held; the message says what was last observed."""
@@ -43,7 +49,7 @@ def poll(what: str, probe: Callable[[], T], done: Callable[[T], bool], timeout: 
         time.sleep(interval)
 
 
-def deployment_available(kube: Kube, namespace: str, name: str, timeout: float = 120) -> client.V1Deployment:
+def deployment_available(kube: Kube, namespace: str, name: str, timeout: float = ROLLOUT_SECONDS) -> client.V1Deployment:
     """Rolled out: observed the latest generation, all replicas updated and available."""
 
     def rolled_out(d: client.V1Deployment) -> bool:
@@ -85,7 +91,7 @@ def port_number(pod: client.V1Pod, port: int | str) -> int:
     raise LookupError(f"pod {pod.metadata.name} has no container port named {port!r}")
 
 
-def pod_running(kube: Kube, namespace: str, name: str, timeout: float = 90) -> client.V1Pod:
+def pod_running(kube: Kube, namespace: str, name: str, timeout: float = POD_START_SECONDS) -> client.V1Pod:
     def ready(p: client.V1Pod) -> bool:
         if p.status.phase in ("Failed", "Succeeded"):
             raise WaitTimeout(f"pod {namespace}/{name} ended with phase {p.status.phase}")
@@ -104,7 +110,7 @@ class ExecResult:
 
 
 def exec_in_pod(kube: Kube, namespace: str, pod: str, command: list[str], container: str | None = None,
-                timeout: float = 30) -> ExecResult:
+                timeout: float = EXEC_SECONDS) -> ExecResult:
     """Run a command in a pod through the API server (the same path as `kubectl exec`)."""
     kwargs = {"container": container} if container else {}
     resp = stream(kube.core.connect_get_namespaced_pod_exec, pod, namespace, command=command,
@@ -112,7 +118,7 @@ def exec_in_pod(kube: Kube, namespace: str, pod: str, command: list[str], contai
     out, err = [], []
     deadline = time.monotonic() + timeout
     while resp.is_open() and time.monotonic() < deadline:
-        resp.update(timeout=1)
+        resp.update(timeout=EXEC_READ_SECONDS)
         if resp.peek_stdout():
             out.append(resp.read_stdout())
         if resp.peek_stderr():

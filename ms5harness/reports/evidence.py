@@ -4,15 +4,16 @@ what Prometheus recorded of the service levels in the minutes before."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
 from kubernetes import client
 
-from ms5harness import slo
-from ms5harness.cluster.build import binary
+from ms5harness import slo, tools
 from ms5harness.kube.client import Kube
+
+DESCRIBE_SECONDS = 60  # describe of a whole namespace; evidence must not hold up the failing test long
+LOG_SECONDS = 10  # per container log read
 
 
 def collect(kube: Kube, namespace: str, out_dir: Path, label_selector: str = "") -> Path:
@@ -23,10 +24,8 @@ def collect(kube: Kube, namespace: str, out_dir: Path, label_selector: str = "")
     (out_dir / "events.txt").write_text("\n".join(
         f"{e.last_timestamp or e.event_time} {e.type} {e.involved_object.kind}/{e.involved_object.name} "
         f"{e.reason}: {e.message}" for e in events))
-    describe = subprocess.run(
-        [str(binary("kubectl")), "--kubeconfig", str(kube.kubeconfig), "-n", namespace, "describe",
-         "deployments,statefulsets,jobs,pods", *(["-l", label_selector] if label_selector else [])],
-        capture_output=True, text=True, timeout=60)
+    describe = tools.run("kubectl", kube.kubeconfig, "-n", namespace, "describe", "deployments,statefulsets,jobs,pods",
+                         *(["-l", label_selector] if label_selector else []), check=False, seconds=DESCRIBE_SECONDS)
     (out_dir / "describe.txt").write_text(describe.stdout + describe.stderr)
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)
@@ -34,7 +33,7 @@ def collect(kube: Kube, namespace: str, out_dir: Path, label_selector: str = "")
         for c in pod.spec.containers:
             try:
                 text = kube.core.read_namespaced_pod_log(pod.metadata.name, namespace, container=c.name,
-                                                         tail_lines=500, _request_timeout=10)
+                                                         tail_lines=500, _request_timeout=LOG_SECONDS)
             except client.ApiException as err:
                 text = f"(no log: {err.status} {err.reason})"
             (logs / f"{pod.metadata.name}_{c.name}.log").write_text(text)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ms5harness import objectives as objectives_mod
-from ms5harness import paths, slo
+from ms5harness import names, paths, slo
 from ms5harness.errors import HarnessError
 from ms5harness.load import SCRAPE_SETTLE_SECONDS, LoadRun
 from ms5harness.resilience import measures, score, sources
@@ -122,7 +122,8 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
     window = measures.window(journal, load_start, load_end)
     server = slo.Server(stack.url("prometheus"))
     scrape, trailing = objectives_mod.scrape_seconds(stack.profile), sli_window(stack.profile)
-    entry_samples, entry_missing = sources.entry_point_samples(stack.kube, stack.namespace, stack.selector("nginx"),
+    entry_samples, entry_missing = sources.entry_point_samples(stack.kube, stack.namespace,
+                                                               names.component_selector("nginx"),
                                                                load_start)
     phases, phase_rows, ttr, ttd, burn, line = {}, [], None, None, None, []
     if window is not None:

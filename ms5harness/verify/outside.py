@@ -18,6 +18,7 @@ NETNS = "ms5h-outside"
 HOST_SIDE, HOST_IP = "ms5h-out0", "198.18.0.1"
 PEER_SIDE, PEER_IP = "ms5h-out1", "198.18.0.2"
 PORT = 8080
+SERVER_EXIT_SECONDS = 5  # the killed listener reaped
 
 
 # Accepts and closes connections for at most ten minutes: a bounded listener.
@@ -70,6 +71,6 @@ def outside_host() -> Iterator[tuple[str, int]]:
             yield PEER_IP, PORT
         finally:
             server.kill()
-            server.wait(timeout=5)
+            server.wait(timeout=SERVER_EXIT_SECONDS)
     finally:
         remove()

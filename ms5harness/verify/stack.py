@@ -6,32 +6,23 @@ service without a node port), so a suite can never pass by checking an empty set
 
 from __future__ import annotations
 
-import base64
 import shlex
 from dataclasses import dataclass, field
 
 import httpx
 from kubernetes import client
 
-from ms5harness import chart
+from ms5harness import chart, names
+from ms5harness.errors import NothingFound
 from ms5harness.images.catalog import project_images
 from ms5harness.kube.portforward import Forward
-from ms5harness.kube.target import Target
-from ms5harness.kube.waits import ExecResult, exec_in_pod, port_number
+from ms5harness.kube.secrets import secret_value
+from ms5harness.kube.waits import EXEC_OVERHEAD_SECONDS, EXEC_SECONDS, ExecResult, exec_in_pod, port_number
+from ms5harness.names import COMPONENT
+from ms5harness.target import Target
 
-COMPONENT = "app.kubernetes.io/component"
-
-
-class NothingFound(AssertionError):
-    """A lookup that must find something found nothing: never a silent pass."""
-
-
-def secret_value(kube, namespace: str, key: str) -> str:
-    """A generated credential, read from the release's Secret (never stored in the repo)."""
-    for secret in kube.core.list_namespaced_secret(namespace).items:
-        if secret.type == "Opaque" and secret.data and key in secret.data:
-            return base64.b64decode(secret.data[key]).decode()
-    raise NothingFound(f"no Secret in {namespace} holds key {key!r}")
+API_SECONDS = 10  # one request of a suite to the API; it answers in milliseconds when healthy
+CONNECT_SECONDS = 2  # a TCP connect between the stack's pods: refused or answered at once, else filtered
 
 
 def container_port(pod: client.V1Pod, port: client.V1ServicePort) -> int:
@@ -53,38 +44,36 @@ class Stack:
     def kube(self):
         return self.target.kube
 
-    def selector(self, component: str) -> str:
-        return f"{COMPONENT}={component},app.kubernetes.io/instance={chart.RELEASE}"
-
     def pods(self, component: str) -> list[client.V1Pod]:
-        pods = [p for p in self.kube.core.list_namespaced_pod(self.namespace, label_selector=self.selector(component)).items
+        pods = [p for p in self.kube.core.list_namespaced_pod(self.namespace, label_selector=names.component_selector(component)).items
                 if p.status.phase == "Running" and p.metadata.deletion_timestamp is None]
         if not pods:
             raise NothingFound(f"no running pod of component {component!r} in namespace {self.namespace}")
         return pods
 
-    def exec(self, component: str, command: list[str], timeout: float = 30, pod: client.V1Pod | None = None) -> ExecResult:
+    def exec(self, component: str, command: list[str], timeout: float = EXEC_SECONDS,
+             pod: client.V1Pod | None = None) -> ExecResult:
         """Run a command in the component's main (first) container."""
         pod = pod or self.pods(component)[0]
         return exec_in_pod(self.kube, self.namespace, pod.metadata.name, command,
                            container=pod.spec.containers[0].name, timeout=timeout)
 
-    def connects(self, component: str, host: str, port: int, timeout: int = 2) -> bool:
+    def connects(self, component: str, host: str, port: int, timeout: int = CONNECT_SECONDS) -> bool:
         """A TCP connect from inside the component's pod (bash /dev/tcp: every image has bash)."""
         script = f"exec 3<>/dev/tcp/{shlex.quote(host)}/{int(port)}"
-        result = self.exec(component, ["timeout", str(timeout), "bash", "-c", script], timeout=timeout + 20)
+        result = self.exec(component, ["timeout", str(timeout), "bash", "-c", script], timeout=timeout + EXEC_OVERHEAD_SECONDS)
         if result.exit_code not in (0, 1, 124):
             raise AssertionError(f"probe from {component} could not run: exit {result.exit_code} {result.stderr.strip()}")
         return result.exit_code == 0
 
     def service(self, name: str) -> client.V1Service:
-        return self.kube.core.read_namespaced_service(f"{chart.RELEASE}-{name}", self.namespace)
+        return self.kube.core.read_namespaced_service(names.object_name(name), self.namespace)
 
     def services(self) -> list[client.V1Service]:
         found = self.kube.core.list_namespaced_service(
-            self.namespace, label_selector=f"app.kubernetes.io/instance={chart.RELEASE}").items
+            self.namespace, label_selector=names.release_selector()).items
         if not found:
-            raise NothingFound(f"no services of release {chart.RELEASE} in {self.namespace}")
+            raise NothingFound(f"no services of release {names.RELEASE} in {self.namespace}")
         return found
 
     def url(self, service: str) -> str:
@@ -117,10 +106,10 @@ class Stack:
         return secret_value(self.kube, self.namespace, key)
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url("nginx"), timeout=10)
+        return httpx.Client(base_url=self.url("nginx"), timeout=API_SECONDS)
 
     def admin_token(self) -> str:
         with self.api() as api:
-            resp = api.post("/api/v1/auth/login", json={"username": "admin", "password": self.secret("ADMIN_PASSWORD")})
+            resp = api.post(names.LOGIN_PATH, json=names.login(self.secret(names.ADMIN_PASSWORD_KEY)))
             resp.raise_for_status()
             return resp.json()["access_token"]

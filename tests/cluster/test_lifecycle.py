@@ -9,7 +9,7 @@ def test_up_twice_is_a_no_op(target):
     if target.embedded is None:
         pytest.skip("lifecycle commands manage the embedded cluster only")
     from ms5harness.cluster.embedded import NAMES
-    from ms5harness.kube.target import machine_lock
+    from ms5harness.target import machine_lock
 
     cluster = target.embedded
     before = {n: cluster.pid_of(n) for n in NAMES}

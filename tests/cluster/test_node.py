@@ -1,19 +1,17 @@
 """The embedded node is a real, conformant-enough Kubernetes node."""
 
 import json
-import subprocess
 
 import pytest
 
-from ms5harness.cluster import build
+from ms5harness import tools
 from ms5harness.kube import objects, waits
 
 pytestmark = pytest.mark.cluster
 
 
-def kubectl(kubeconfig, *args, timeout=60):
-    return subprocess.run([str(build.binary("kubectl")), "--kubeconfig", str(kubeconfig), *args],
-                          capture_output=True, text=True, timeout=timeout)
+def kubectl(kubeconfig, *args):
+    return tools.run("kubectl", kubeconfig, *args, check=False, seconds=60)
 
 
 def test_node_is_ready(kube):

@@ -17,6 +17,8 @@ import yaml
 from ms5harness import chart
 from ms5harness.errors import HarnessError
 
+from chart_checks import pod_templates, scratch_values, server_dry_run
+
 PROFILES = ("local", "aks")
 STANDARD_LABELS = (
     "app.kubernetes.io/name",
@@ -109,7 +111,7 @@ UPSTREAM_ONLY = ("docker.io/grafana/grafana:", "quay.io/minio/minio:")
 
 def test_images_pinned_and_qualified(profile):
     registry = chart.image_registry(profile)
-    for owner, tpl in chart.pod_templates(objects(profile)):
+    for owner, tpl in pod_templates(objects(profile)):
         for c in containers(tpl["spec"]):
             image = c["image"]
             name, _, tag = image.rpartition(":")
@@ -121,7 +123,7 @@ def test_images_pinned_and_qualified(profile):
 
 
 def test_resources_on_every_container(profile):
-    for owner, tpl in chart.pod_templates(objects(profile)):
+    for owner, tpl in pod_templates(objects(profile)):
         for c in containers(tpl["spec"]):
             res = c.get("resources", {})
             for side in ("requests", "limits"):
@@ -129,7 +131,7 @@ def test_resources_on_every_container(profile):
 
 
 def test_probes_on_every_long_running_container(profile):
-    for owner, tpl in chart.pod_templates(objects(profile)):
+    for owner, tpl in pod_templates(objects(profile)):
         if owner["kind"] not in LONG_RUNNING:
             continue  # Job pods run to completion; probes do not apply
         for c in containers(tpl["spec"], init=False):
@@ -138,7 +140,7 @@ def test_probes_on_every_long_running_container(profile):
 
 
 def test_pod_security_restricted(profile):
-    for owner, tpl in chart.pod_templates(objects(profile)):
+    for owner, tpl in pod_templates(objects(profile)):
         spec = tpl["spec"]
         psc = spec.get("securityContext", {})
         assert psc.get("runAsNonRoot") is True, where(owner)
@@ -165,7 +167,7 @@ def test_service_account_per_workload_and_token_automount(profile):
     objs = objects(profile)
     accounts = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ServiceAccount"}
     used = {}
-    for owner, tpl in chart.pod_templates(objs):
+    for owner, tpl in pod_templates(objs):
         sa = tpl["spec"]["serviceAccountName"]
         assert sa in accounts, f"{where(owner)} uses missing {sa}"
         component = owner["metadata"]["labels"]["app.kubernetes.io/component"]
@@ -191,7 +193,7 @@ def test_every_pod_selected_by_network_policies(profile):
     dns = [p for p in policies if p["spec"]["podSelector"] == {} and p["spec"].get("egress")]
     dns_ports = yaml.safe_load((chart.CHART_DIR / f"values-{profile}.yaml").read_text()).get("networkPolicy", {}).get("dns", {}).get("ports", [53])
     assert dns and {port["port"] for rule in dns[0]["spec"]["egress"] for port in rule["ports"]} == set(dns_ports)
-    for owner, tpl in chart.pod_templates(objs):
+    for owner, tpl in pod_templates(objs):
         labels = tpl["metadata"]["labels"]
         own = [p for p in policies if p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], labels)]
         assert own, f"{where(owner)}: no NetworkPolicy of its own"
@@ -222,7 +224,7 @@ def test_network_flows_are_exactly_the_needed_ones():
 
 def test_every_service_selects_pods(profile):
     objs = objects(profile)
-    templates = chart.pod_templates(objs)
+    templates = pod_templates(objs)
     for svc in (o for o in objs if o["kind"] == "Service"):
         selector = dict(svc["spec"]["selector"])
         runtime = svc["metadata"].get("annotations", {}).get("ms5.io/runtime-selector-labels", "")
@@ -260,7 +262,7 @@ def test_standard_labels(profile):
         missing = [k for k in STANDARD_LABELS if k not in labels]
         assert not missing, f"{where(o)} lacks {missing}"
         assert labels["app.kubernetes.io/part-of"] == "ms5-dashboard"
-    for owner, tpl in chart.pod_templates(objects(profile)):
+    for owner, tpl in pod_templates(objects(profile)):
         missing = [k for k in STANDARD_LABELS if k not in tpl["metadata"]["labels"]]
         assert not missing, f"pods of {where(owner)} lack {missing}"
 
@@ -419,7 +421,7 @@ def test_secrets_generated_never_literal():
     assert not [o for o in aks if o["kind"] == "Secret"]
     spc = next(o for o in aks if o["kind"] == "SecretProviderClass")
     assert spc["spec"]["secretObjects"][0]["secretName"] == "ms5-secrets"
-    for owner, tpl in chart.pod_templates(aks):
+    for owner, tpl in pod_templates(aks):
         refs = [e for c in containers(tpl["spec"]) for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
         if refs:
             assert any(v.get("csi", {}).get("driver") == "secrets-store.csi.k8s.io" for v in tpl["spec"]["volumes"]), where(owner)
@@ -445,7 +447,7 @@ def test_local_profile_fits_two_cores():
     objs = objects("local")
     hpa_min = {o["spec"]["scaleTargetRef"]["name"]: o["spec"]["minReplicas"] for o in objs if o["kind"] == "HorizontalPodAutoscaler"}
     total = 0.0
-    for owner, tpl in chart.pod_templates(objs):
+    for owner, tpl in pod_templates(objs):
         if owner["kind"] not in LONG_RUNNING:
             continue
         replicas = hpa_min.get(owner["metadata"]["name"], owner["spec"].get("replicas", 1))
@@ -503,7 +505,7 @@ def test_numbered_files_match_the_chart():
 
 def test_schema_matches_values():
     on_disk = json.loads((chart.CHART_DIR / "values.schema.json").read_text())
-    assert on_disk == chart.build_schema(), "values.schema.json is stale: run ms5harness.chart.write_schema()"
+    assert on_disk == chart.build_schema(), "values.schema.json is stale: run `ms5harness manifests schema`"
     assert on_disk["additionalProperties"] is False
 
 
@@ -546,7 +548,7 @@ def test_bad_values_rejected_with_key_path(values, needle):
 
 
 def test_bad_values_file_rejected():
-    path = chart.scratch_values({"redis": {"sentinel": {"quorom": 2}}})
+    path = scratch_values({"redis": {"sentinel": {"quorom": 2}}})
     try:
         with pytest.raises(HarnessError, match=r"redis\.sentinel\.quorom: unknown key"):
             chart.template("local", values=[path])
@@ -580,7 +582,7 @@ def test_server_side_dry_run(kubeconfig, name):
     # fixed node ports are left to the API server: a deployed release may already hold them
     free_ports = {f"{c}.service.nodePort": 0 for c in ("nginx", "prometheus", "alertmanager", "alertWebhook")}
     objs = chart.render(name, {"namespace.name": namespace, "istio.enabled": True, **free_ports})
-    problems = chart.server_dry_run(objs, kubeconfig, CRDS)
+    problems = server_dry_run(objs, kubeconfig, CRDS)
     assert not problems, "\n".join(problems)
 
 
@@ -602,4 +604,4 @@ def _impersonating(kubeconfig: Path, user: str) -> Path:
     conf = yaml.safe_load(kubeconfig.read_text())
     for entry in conf.get("users", []):
         entry["user"]["as"] = user
-    return chart.scratch_values(conf)
+    return scratch_values(conf)

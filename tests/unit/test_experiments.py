@@ -1,6 +1,7 @@
 """Every experiment is valid Chaos Toolkit input and cannot leave a fault behind: it declares the
 rollback control and the ledger rollback, and its faults are actions of ms5harness.chaos."""
 
+import importlib
 import json
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 from chaoslib.experiment import ensure_experiment_is_valid
 from chaoslib.loader import load_experiment
 
+from ms5harness.chaos.api.probes import DEFAULT_API_URL
+from ms5harness.names import DEFAULT_NAMESPACE
 from ms5harness.paths import REPO_ROOT
 
 EXPERIMENTS = sorted((REPO_ROOT / "experiments").glob("*.json"))
@@ -28,6 +31,23 @@ def test_experiment_is_valid_and_always_rolls_back(path: Path):
         provider = activity["provider"]
         if activity["type"] == "action":
             assert provider["type"] == "python" and provider["module"].startswith("ms5harness.chaos."), activity["name"]
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_experiment_defaults_are_the_harness_defaults(path: Path):
+    """Chaos Toolkit reads the defaults from the JSON; they must be the harness's one constant each."""
+    configuration = json.loads(path.read_text())["configuration"]
+    assert configuration["namespace"]["default"] == DEFAULT_NAMESPACE
+    assert configuration["api_url"]["default"] == DEFAULT_API_URL
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_activity_an_experiment_calls_is_exported(path: Path):
+    doc = json.loads(path.read_text())
+    for activity in [*doc["steady-state-hypothesis"]["probes"], *doc["method"], *doc["rollbacks"]]:
+        provider = activity["provider"]
+        if provider["type"] == "python" and provider["module"].endswith((".actions", ".probes")):
+            assert provider["func"] in importlib.import_module(provider["module"]).__all__, activity["name"]
 
 
 def test_a_run_whose_steady_state_was_never_met_is_marked_failed():

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ms5harness import deploy
+from ms5harness import chart, deploy, tools
 from ms5harness.chaos.pods.probes import is_ready
 from ms5harness.errors import HarnessError
 
@@ -24,11 +24,22 @@ def test_a_helm_that_outlives_its_limit_is_one_line(monkeypatch):
     def hang(*_args, **kwargs):
         raise subprocess.TimeoutExpired("helm", kwargs["timeout"])
 
-    monkeypatch.setattr(deploy.subprocess, "run", hang)
-    monkeypatch.setattr(deploy.chart, "helm_binary", lambda: "helm")
-    target = SimpleNamespace(kubeconfig="/nowhere")
+    monkeypatch.setattr(tools.subprocess, "run", hang)
+    monkeypatch.setattr(tools, "binary", lambda _name: "helm")
     with pytest.raises(HarnessError, match="helm upgrade did not finish in 1260s"):
-        deploy.helm(target, "upgrade", seconds=1260)
+        chart.helm("/nowhere", "upgrade", seconds=1260)
+
+
+def test_a_failing_kubectl_or_helm_is_one_line(monkeypatch):
+    """Every kubectl and helm call goes through tools.run: a non-zero exit names the verb and the last line."""
+    def fail(cmd, **_kwargs):
+        return subprocess.CompletedProcess(cmd, 1, "", "warning: first\nerror: the server has no resource 'x'\n")
+
+    monkeypatch.setattr(tools.subprocess, "run", fail)
+    monkeypatch.setattr(tools, "binary", lambda _name: "kubectl")
+    with pytest.raises(HarnessError, match=r"^kubectl get node failed: error: the server has no resource 'x'$"):
+        tools.run("kubectl", None, "get", "node", seconds=5)
+    assert tools.run("kubectl", None, "get", "node", seconds=5, check=False).returncode == 1
 
 
 def test_a_pending_rollout_is_diagnosed_at_most_every_few_seconds(monkeypatch):

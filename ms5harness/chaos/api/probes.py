@@ -7,11 +7,18 @@ import uuid
 
 import httpx
 
+from ms5harness import names
 from ms5harness.chaos import session
+from ms5harness.kube.secrets import secret_value
 from ms5harness.kube.waits import WaitTimeout, poll
-from ms5harness.verify.stack import secret_value
+
+__all__ = ["andon_event_round_trip", "write_availability", "seconds_until_ready", "report_backlog_drains"]
 
 DEFAULT_API_URL = "http://127.0.0.1:30080"  # nginx's NodePort on the embedded cluster
+REQUEST_SECONDS = 5  # one request of a floor terminal: longer than that is an outage to the floor
+READY_AGAIN_SECONDS = 120  # the API ready after a fault, before the activity fails
+BACKLOG_DRAIN_SECONDS = 180  # a report backlog finished across a worker kill (it drains in about 14 s)
+BACKLOG_POLL_SECONDS = 2  # between looks at the unfinished reports
 
 
 def api_url(configuration: dict | None) -> str:
@@ -20,12 +27,12 @@ def api_url(configuration: dict | None) -> str:
 
 class FloorTerminal:
     """One operator terminal: logs in once (again while logins fail), raises Andon events and looks
-    them up by their client reference. Every call is bounded by the client's 5 s timeout."""
+    them up by their client reference. Every call is bounded by REQUEST_SECONDS."""
 
     def __init__(self, configuration: dict | None):
         kube, namespace = session.kube(configuration), session.namespace(configuration)
-        self.password = secret_value(kube, namespace, "ADMIN_PASSWORD")
-        self.api = httpx.Client(base_url=api_url(configuration), timeout=5)
+        self.password = secret_value(kube, namespace, names.ADMIN_PASSWORD_KEY)
+        self.api = httpx.Client(base_url=api_url(configuration), timeout=REQUEST_SECONDS)
         self.auth: dict | None = None
         self.line_id: str | None = None
 
@@ -37,7 +44,7 @@ class FloorTerminal:
 
     def logged_in(self) -> bool:
         if self.auth is None:
-            login = self.api.post("/api/v1/auth/login", json={"username": "admin", "password": self.password})
+            login = self.api.post(names.LOGIN_PATH, json=names.login(self.password))
             if login.status_code != 200:
                 return False
             auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -119,12 +126,12 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
             "recovered": outage_started is None, "acknowledged": len(acknowledged), "lost": lost}
 
 
-def seconds_until_ready(timeout: float = 120, configuration: dict | None = None,
+def seconds_until_ready(timeout: float = READY_AGAIN_SECONDS, configuration: dict | None = None,
                         secrets: dict | None = None) -> float:
     """Time until /health/detailed answers 200 again (database, Redis, buckets, a worker): the
     recovery time the journal records. Raises after `timeout`, which fails the activity."""
     started = time.monotonic()
-    with httpx.Client(base_url=api_url(configuration), timeout=5) as api:
+    with httpx.Client(base_url=api_url(configuration), timeout=REQUEST_SECONDS) as api:
         try:
             poll("the API ready again", lambda: api.get("/health/detailed"), lambda r: r.status_code == 200,
                  timeout=timeout, interval=1, summary=lambda r: f"{r.status_code} {r.text[:300]}")
@@ -136,7 +143,7 @@ def seconds_until_ready(timeout: float = 120, configuration: dict | None = None,
 FINISHED = ("completed", "failed")  # a report job's final states
 
 
-def report_backlog_drains(count: int = 150, timeout: float = 180, configuration: dict | None = None,
+def report_backlog_drains(count: int = 150, timeout: float = BACKLOG_DRAIN_SECONDS, configuration: dict | None = None,
                           secrets: dict | None = None) -> dict:
     """Queue `count` production reports at once, then follow each until the worker finished it:
     run in the background while a worker is killed, it shows whether the tasks that worker held
@@ -155,7 +162,7 @@ def report_backlog_drains(count: int = 150, timeout: float = 180, configuration:
                     pass
             if all(s in FINISHED for s in status.values()):
                 break
-            time.sleep(2)
+            time.sleep(BACKLOG_POLL_SECONDS)
     unfinished = [r for r, s in status.items() if s not in FINISHED]
     figures = {"requested": count, "queued": len(queued),
                "completed": sum(s == "completed" for s in status.values()),

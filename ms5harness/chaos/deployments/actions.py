@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.kube.client import Kube
+
+__all__ = ["scale_deployment"]  # the activities; the undo functions are for the ledger
 
 
 def scale_deployment(component: str, replicas: int, configuration: dict | None = None,
@@ -14,7 +17,7 @@ def scale_deployment(component: str, replicas: int, configuration: dict | None =
     scale below its minimum: pick zero to stop a component.
     """
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    name = session.object_name(component)
+    name = names.object_name(component)
     before = kube.apps.read_namespaced_deployment_scale(name, namespace).spec.replicas
     ledger.record(kube, namespace, f"deployment/{name} back to {before} replicas",
                   f"{__name__}.restore_replicas", name=name, replicas=before)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ms5harness.chaos import ledger, session
 from ms5harness.kube.client import Kube
 
+__all__ = ["set_pod_security"]  # the activities; the undo functions are for the ledger
+
 ENFORCE = "pod-security.kubernetes.io/enforce"
 
 

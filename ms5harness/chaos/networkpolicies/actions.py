@@ -7,17 +7,20 @@ import subprocess
 
 from kubernetes import client
 
+from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.kube.client import Kube
 
-COMPONENT = "app.kubernetes.io/component"
+__all__ = ["partition", "allow_all"]  # the activities; the undo functions are for the ledger
+
 ALLOW_ALL = "ms5h-chaos-allow-all"
+CONNTRACK_SECONDS = 10  # one `conntrack -D` on the node: instant, unless the host is wedged
 
 
 def selects(peer: dict, component: str) -> bool:
     """A same-namespace peer whose pod selector names exactly this component."""
     return "namespaceSelector" not in peer and \
-        ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(COMPONENT) == component
+        ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(names.COMPONENT) == component
 
 
 def without_peer(rules: list[dict], component: str) -> list[dict]:
@@ -47,7 +50,7 @@ def partition(source: str, destination: str, configuration: dict | None = None,
     changed = []
     for policy in kube.networking.list_namespaced_network_policy(namespace).items:
         spec = kube.api.sanitize_for_serialization(policy.spec)
-        if (spec.get("podSelector", {}).get("matchLabels") or {}).get(COMPONENT) != destination:
+        if (spec.get("podSelector", {}).get("matchLabels") or {}).get(names.COMPONENT) != destination:
             continue
         ingress = spec.get("ingress") or []
         narrowed = without_peer(ingress, source)
@@ -69,12 +72,12 @@ def cut_open_connections(kube: Kube, namespace: str, source: str, destination: s
     if shutil.which("conntrack") is None:
         return
     ips = {c: [p.status.pod_ip for p in kube.core.list_namespaced_pod(
-        namespace, label_selector=session.component_selector(c)).items if p.status.pod_ip]
+        namespace, label_selector=names.component_selector(c)).items if p.status.pod_ip]
         for c in (source, destination)}
     for src in ips[source]:
         for dst in ips[destination]:  # direct to the pod, and through a Service address (DNAT to the pod)
             for match in (["-d", dst], ["--reply-src", dst]):
-                subprocess.run(["conntrack", "-D", "-s", src, *match], capture_output=True, timeout=10)
+                subprocess.run(["conntrack", "-D", "-s", src, *match], capture_output=True, timeout=CONNTRACK_SECONDS)
 
 
 def restore_spec(kube: Kube, namespace: str, name: str, spec: dict) -> None:

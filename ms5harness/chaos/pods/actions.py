@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 
+from ms5harness import names
 from ms5harness.chaos import session
+
+__all__ = ["terminate_pods"]
 
 
 def terminate_pods(component: str, count: int = 1, label_selector: str = "", grace_period: int = 0,
@@ -15,7 +18,7 @@ def terminate_pods(component: str, count: int = 1, label_selector: str = "", gra
     Nothing to roll back: recovery is the controller's job, and the experiment's to check.
     """
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    selector = ",".join(filter(None, [session.component_selector(component), label_selector]))
+    selector = ",".join(filter(None, [names.component_selector(component), label_selector]))
     pods = [p for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
             if p.status.phase == "Running" and p.metadata.deletion_timestamp is None]
     if len(pods) < count:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from ms5harness import names
 from ms5harness.chaos import session
 from ms5harness.kube.waits import WaitTimeout, poll
+
+__all__ = ["pods_ready"]
 
 
 def is_ready(pod) -> bool:
@@ -14,7 +17,7 @@ def is_ready(pod) -> bool:
 
 
 def ready_pods(kube, namespace: str, component: str, label_selector: str = "") -> list[str]:
-    selector = ",".join(filter(None, [session.component_selector(component), label_selector]))
+    selector = ",".join(filter(None, [names.component_selector(component), label_selector]))
     return sorted(p.metadata.name for p in kube.core.list_namespaced_pod(namespace, label_selector=selector).items
                   if is_ready(p))
 

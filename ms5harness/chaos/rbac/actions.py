@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from kubernetes import client
 
+from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.kube.client import Kube
+
+__all__ = ["grant"]  # the activities; the undo functions are for the ledger
 
 
 def grant(service_account: str, verbs: list[str], resources: list[str], api_group: str = "",
           configuration: dict | None = None, secrets: dict | None = None) -> str:
     """Bind a new Role allowing `verbs` on `resources` to ServiceAccount ms5-<service_account>."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    sa = session.object_name(service_account)
+    sa = names.object_name(service_account)
     name = f"ms5h-chaos-grant-{service_account}"
     ledger.record(kube, namespace, f"role and rolebinding {name} removed", f"{__name__}.revoke", name=name)
     kube.rbac.create_namespaced_role(namespace, client.V1Role(

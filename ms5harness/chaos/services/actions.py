@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.kube.client import Kube
+
+__all__ = ["change_selector"]  # the activities; the undo functions are for the ledger
 
 
 def change_selector(service: str, selector: dict[str, str], configuration: dict | None = None,
                     secrets: dict | None = None) -> dict[str, str]:
     """Replace the selector of Service ms5-<service>; returns the old one (restored on rollback)."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    name = session.object_name(service)
+    name = names.object_name(service)
     before = kube.core.read_namespaced_service(name, namespace).spec.selector
     ledger.record(kube, namespace, f"service/{name} selector back to {before}",
                   f"{__name__}.restore_selector", name=name, selector=before)

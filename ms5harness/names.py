@@ -1,0 +1,38 @@
+"""Names the chart gives the stack, and how the harness finds its parts: defined once.
+
+The chart (manifests/helm/ms5-dashboard) names every object `<release>-<component>` and labels it
+with its component and release instance; deploy, the suites and the chaos activities find pods,
+Services and ServiceAccounts by these. The login is the backend's admin user, whose password the
+release generates into its Secret (key ADMIN_PASSWORD).
+"""
+
+from __future__ import annotations
+
+RELEASE = "ms5"
+DEFAULT_NAMESPACE = "ms5"  # also the `namespace` default of every experiments/*.json (a unit test holds them equal)
+COMPONENT = "app.kubernetes.io/component"
+INSTANCE = "app.kubernetes.io/instance"
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_KEY = "ADMIN_PASSWORD"
+LOGIN_PATH = "/api/v1/auth/login"
+
+
+def release_selector() -> str:
+    """Every object of the release."""
+    return f"{INSTANCE}={RELEASE}"
+
+
+def component_selector(component: str) -> str:
+    """The pods (or Services) of one component of the release."""
+    return f"{COMPONENT}={component},{release_selector()}"
+
+
+def object_name(component: str) -> str:
+    """The chart names every object after its release and component: ms5-<component>."""
+    return f"{RELEASE}-{component}"
+
+
+def login(password: str) -> dict:
+    """The body of the admin's login (POST LOGIN_PATH)."""
+    return {"username": ADMIN_USERNAME, "password": password}
