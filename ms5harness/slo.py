@@ -28,12 +28,14 @@ PROMETHEUS_TIMEOUT_SECONDS = 15
 
 @dataclass(frozen=True)
 class Sample:
-    """One request as a client or the entry point saw it: when it started, how long it took, whether it
-    failed. A request belongs to the moment it was made: one that hung through a fault and failed
-    after it was a failure of the fault, not of the recovery."""
+    """One request as a client or the entry point saw it: when it started, how long it took, whether it failed."""
     started: float
     seconds: float
     failed: bool
+
+    @property
+    def ended(self) -> float:
+        return self.started + self.seconds
 
 
 @dataclass
@@ -62,7 +64,10 @@ def quantile(values: list[float], q: float) -> float | None:
 
 def sample_figures(samples: list[Sample], start: float, end: float) -> Figures:
     """Figures of the requests made in [start, end): exact counts and percentiles."""
-    inside = [s for s in samples if start <= s.started < end]
+    return figures_of([s for s in samples if start <= s.started < end])
+
+
+def figures_of(inside: list[Sample]) -> Figures:
     if not inside:
         return Figures(requests=0, failures=0)
     failures = sum(s.failed for s in inside)

@@ -60,6 +60,7 @@ def experiment_chart(experiment: dict) -> str | None:
                                    label=f"{side} {measure.replace('_', ' ')}")
     for axes, ylabel in zip(panels, ("latency (s)", "error ratio")):
         mark_window(axes, experiment, origin, max(times))
+        axes.set_xlim(0, max(times) - origin)  # an alert that fired long before the load is not on this chart
         axes.set_ylabel(ylabel, fontsize=8)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, loc="upper right")

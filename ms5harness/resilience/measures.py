@@ -80,6 +80,20 @@ def window(journal: dict, load_start: float, load_end: float) -> Window | None:
     return Window(load_start, fault_start, fault_end, rollback_end, load_end)
 
 
+def phase_samples(samples: list[Sample], window: Window) -> dict[str, list[Sample]]:
+    """Each request in one phase: the fault's if it was in flight at any moment of the fault window
+    (made just before the injection, or hung through it and failed after), else the phase it was in."""
+    phases: dict[str, list[Sample]] = {"baseline": [], "fault": [], "recovery": []}
+    for s in samples:
+        if s.started < window.fault_end and s.ended >= window.fault_start:
+            phases["fault"].append(s)
+        elif s.ended < window.fault_start:
+            phases["baseline"].append(s)
+        else:
+            phases["recovery"].append(s)
+    return phases
+
+
 def data_figures(journal: dict) -> dict:
     """Acknowledged writes and lost ones, tasks submitted and completed, from the probes' outputs."""
     outputs = [r["output"] for r in journal.get("run") or [] if isinstance(r.get("output"), dict)]

@@ -125,11 +125,14 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
     entry_samples, entry_missing = sources.entry_point_samples(stack.kube, stack.namespace,
                                                                names.component_selector("nginx"),
                                                                load_start)
+    entry_log = out_dir / "load" / f"{entry.name}-{attempt}" / "entry-point.csv"  # beside the clients' requests.csv
+    entry_log.write_text("".join(f"{s.started:.3f},{s.seconds:.4f},{int(s.failed)}\n" for s in entry_samples))
     phases, phase_rows, ttr, ttd, burn, line = {}, [], None, None, None, []
     if window is not None:
+        clients, entry_point = measures.phase_samples(samples, window), measures.phase_samples(entry_samples, window)
         for name, (start, end) in window.phases().items():
-            by_side = {"clients": slo.sample_figures(samples, start, end),
-                       "entry_point": slo.sample_figures(entry_samples, start, end) if entry_samples else None,
+            by_side = {"clients": slo.figures_of(clients[name]),
+                       "entry_point": slo.figures_of(entry_point[name]) if entry_samples else None,
                        "server": server.figures(start, end, scrape)}
             phases[name] = by_side
             phase_rows.append({"name": name, "start": start, "end": end,
@@ -156,7 +159,8 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
         "time_to_detect": ttd, "time_to_recover": ttr, "recover_within": entry.recover_within,
         "alert_expected": entry.alert.__dict__ if entry.alert else None,
         "alerts": [{**a, "expected": entry.alert is not None and a["name"] == entry.alert.name}
-                   for a in watcher.alerts()],
+                   for a in watcher.alerts() if a["starts_at"] >= load_start],
+        "alerts_already_firing": sorted({a["name"] for a in watcher.alerts() if a["starts_at"] < load_start}),
         "alert_watch_errors": watcher.errors,
         "entry_point_missing": entry_missing,
         "faults": faults(journal),

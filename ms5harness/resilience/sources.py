@@ -16,8 +16,9 @@ ALERT_POLL_SECONDS = 5
 ALERT_REQUEST_TIMEOUT_SECONDS = 4
 LOG_REQUEST_TIMEOUT_SECONDS = 30
 # nginx's log_format main (manifests/helm/ms5-dashboard/templates/nginx/configmap.yaml)
+# (its t=$msec is the end of the request to the millisecond; $time_local has whole seconds only)
 ACCESS_LINE = re.compile(r'\[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" (?P<status>\d{3}) .* '
-                         r'rt=(?P<rt>[\d.]+)')
+                         r'rt=(?P<rt>[\d.]+)(?: urt=\S+ t=(?P<msec>[\d.]+))?')
 NOT_FLOOR_TRAFFIC = re.compile(r"^/(health|metrics|nginx-health|healthz)")
 
 
@@ -82,7 +83,8 @@ def access_samples(log_text: str) -> tuple[list[Sample], int]:
             continue
         if NOT_FLOOR_TRAFFIC.match(match["path"]):
             continue
-        ended = datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp()  # nginx logs at the end
+        ended = float(match["msec"]) if match["msec"] else \
+            datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp()
         seconds = float(match["rt"])
         samples.append(Sample(ended - seconds, seconds, int(match["status"]) >= 500))
     return samples, unreadable

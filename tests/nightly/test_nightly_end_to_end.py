@@ -38,7 +38,7 @@ SHORT_PLAN = f"""
         service: backend
         severity: warning
         load: {{fault: 15s}}
-        gates: {{fault: {{availability: null, error_ratio: null, p95: 2.5s}}}}
+        gates: {{fault: {{availability: null, error_ratio: null, p95: 10.5s}}}}  # the DB command timeout
         recover_within: 90s
 """
 

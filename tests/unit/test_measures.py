@@ -50,6 +50,16 @@ def test_phases_follow_the_journal():
     assert measures.window(journal(run=[]), T0, T0 + 200) is None
 
 
+def test_a_request_in_flight_during_the_fault_belongs_to_the_fault():
+    window = measures.window(journal(), T0, T0 + 200)  # fault from +30 s to +91 s
+    made_before_and_failed = Sample(T0 + 29.9, 0.5, True)
+    hung_through_and_failed_after = Sample(T0 + 85, 10, True)
+    clean = [Sample(T0 + 10, 0.02, False), Sample(T0 + 120, 0.02, False)]
+    phases = measures.phase_samples([made_before_and_failed, hung_through_and_failed_after, *clean], window)
+    assert phases == {"baseline": [clean[0]], "fault": [made_before_and_failed, hung_through_and_failed_after],
+                      "recovery": [clean[1]]}
+
+
 def test_data_figures_come_from_the_probes_outputs():
     assert measures.data_figures(journal()) == {"writes_acknowledged": 58, "writes_lost": 1,
                                                 "tasks_submitted": None, "tasks_completed": None}

@@ -5,7 +5,7 @@ from ms5harness.resilience.sources import AlertWatcher, access_samples
 
 LOG = """\
 10.244.0.1 - [01/Dec/2026:22:10:05 +0000] "GET /api/v1/dashboard/summary HTTP/1.1" 200 512 "python-requests/2.32.3" rt=0.012 urt=0.011
-10.244.0.1 - [01/Dec/2026:22:10:06 +0000] "POST /api/v1/andon/events HTTP/1.1" 502 150 "python-requests/2.32.3" rt=0.003 urt=0.002
+10.244.0.1 - [01/Dec/2026:22:10:06 +0000] "POST /api/v1/andon/events HTTP/1.1" 502 150 "python-requests/2.32.3" rt=0.003 urt=0.002 t=1796163006.734
 10.244.0.1 - [01/Dec/2026:22:10:06 +0000] "GET /health/detailed HTTP/1.1" 200 80 "python-httpx/0.28.1" rt=0.030 urt=0.030
 2026/12/01 22:10:07 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream
 """
@@ -15,6 +15,7 @@ def test_the_floors_requests_are_read_and_health_checks_left_out():
     samples, unreadable = access_samples(LOG)
     assert [(s.seconds, s.failed) for s in samples] == [(0.012, False), (0.003, True)]
     assert samples[0].started == 1796163005.0 - 0.012 and unreadable == 1  # the error line is no access line
+    assert samples[1].started == 1796163006.734 - 0.003  # to the millisecond where the log has $msec
 
 
 def alert(fingerprint, name, starts_at, state="active"):
