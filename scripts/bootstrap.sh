@@ -8,6 +8,8 @@ if [[ $EUID -ne 0 ]]; then
   echo "error: bootstrap installs host packages and runs a Kubernetes node (fix: run as root)" >&2
   exit 1
 fi
+# Go from the official tarball lives in /usr/local/go, on root's PATH but not always on a sudoer's.
+command -v go >/dev/null || [[ ! -x /usr/local/go/bin/go ]] || export PATH=/usr/local/go/bin:$PATH
 command -v go >/dev/null || { echo "error: Go is not installed (fix: install Go >= 1.25 from the Go toolchain packages)" >&2; exit 1; }
 
 scripts/install-host-deps.sh
