@@ -26,6 +26,13 @@ SCRAPE_SETTLE_SECONDS = 20  # a few scrapes and a rule evaluation after the last
 STOP_GRACE_SECONDS = 5  # Locust's --stop-timeout: users finish their request
 EXIT_SECONDS = 60  # beyond the run's length, for Locust to write its files and exit
 COUNTED_SHARE = 0.95  # the backend must have counted this share of the clients' successful requests
+RAMP_SETTLE_SECONDS = 5  # after the last user spawned: its login (bcrypt) and first page
+
+
+def ramp_seconds(users: int, spawn_rate: float) -> float:
+    """The ramp: users spawning and logging in all at once, a burst no floor sees in steady operation.
+    It is not judged; the window starts after it."""
+    return users / spawn_rate + RAMP_SETTLE_SECONDS
 
 
 def read_samples(request_log: Path) -> list[slo.Sample]:
@@ -78,6 +85,10 @@ class LoadRun:
         self.started = self.ended = 0.0
 
     @property
+    def judged_from(self) -> float:
+        return self.started + ramp_seconds(self.users, self.spawn_rate)
+
+    @property
     def request_log(self) -> Path:
         return self.out_dir / "requests.csv"
 
@@ -122,11 +133,11 @@ class LoadRun:
         samples = self.finish()
         time.sleep(SCRAPE_SETTLE_SECONDS)
         objectives = objectives_mod.load(profile)
-        start, end = self.started, self.ended + STOP_GRACE_SECONDS
+        start, end = self.judged_from, self.ended + STOP_GRACE_SECONDS
         clients = slo.sample_figures(samples, start, end + 1)
         server = slo.Server(self.stack.url("prometheus")).figures(start, self.ended + SCRAPE_SETTLE_SECONDS,
                                                                   objectives_mod.scrape_seconds(profile))
-        result = LoadResult(self.users, round(self.ended - self.started, 1), int(clients.requests),
+        result = LoadResult(self.users, round(self.ended - start, 1), int(clients.requests),
                             int(clients.failures), server.requests,
                             slo.verdicts(clients, objectives, "clients") + slo.verdicts(server, objectives, "server"))
         (self.out_dir / "slo.json").write_text(json.dumps({**asdict(result), "passed": result.passed}, indent=2))

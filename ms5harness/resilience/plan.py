@@ -17,6 +17,7 @@ import yaml
 
 from ms5harness import paths
 from ms5harness.errors import HarnessError
+from ms5harness.load import ramp_seconds
 from ms5harness.objectives import Objectives
 from ms5harness.slo import Threshold
 
@@ -24,6 +25,7 @@ DEFAULT_PLAN = paths.REPO_ROOT / "experiments" / "nightly.yaml"
 PHASES = ("baseline", "fault", "recovery")
 SEVERITY_WEIGHTS = {"critical": 3, "warning": 1}  # as Krkn weighs its SLO checks
 GATE_MEASURES = ("availability", "error_ratio", "p95")
+MIN_JUDGED_BASELINE_SECONDS = 10  # a baseline shorter than this after the ramp says nothing
 _DURATION = re.compile(r"^(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?(?:(?P<ms>\d+)ms)?$")
 
 
@@ -187,6 +189,11 @@ def entry(raw, index: int, defaults: dict, experiments_dir: Path, sli_window: fl
     if "alert" in data and set(data["alert"]) != set(ALERT_SCHEMA):
         raise PlanError(f"{label}.alert: needs both name and within", "e.g. alert: {name: MS5BackendDown, within: 2m}")
     alert = Alert(data["alert"]["name"], data["alert"]["within"]) if "alert" in data else None
+    ramp = ramp_seconds(data["load"]["users"], data["load"]["spawn_rate"])
+    if data["load"]["baseline"] < ramp + MIN_JUDGED_BASELINE_SECONDS:
+        raise PlanError(f"{label}.load.baseline: {data['load']['baseline']:g}s leaves less than "
+                        f"{MIN_JUDGED_BASELINE_SECONDS}s after the {ramp:g}s ramp of {data['load']['users']} users",
+                        f"make it at least {ramp + MIN_JUDGED_BASELINE_SECONDS:g}s or raise spawn_rate")
     if data["load"]["recovery"] < data["hold"] + sli_window:
         least = data["hold"] + sli_window
         raise PlanError(f"{label}.load.recovery: {data['load']['recovery']:g}s cannot show a recovery held for "

@@ -112,7 +112,7 @@ def play(stack: Stack, entry: Entry, attempt: int, out_dir: Path, progress: Prog
     if not journal_path.exists():
         raise HarnessError(f"chaos run {entry.file.name} wrote no journal (exit {chaos_exit})", f"see {chaos_log}")
     journal = json.loads(journal_path.read_text())
-    return judge(entry, attempt, stack, journal, chaos_exit, samples, load.started, load.ended, watcher, out_dir)
+    return judge(entry, attempt, stack, journal, chaos_exit, samples, load.judged_from, load.ended, watcher, out_dir)
 
 
 def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: int, samples: list[slo.Sample],

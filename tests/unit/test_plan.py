@@ -92,6 +92,16 @@ def test_recovery_must_outlast_the_hold_and_the_sli_window(tmp_path):
         plan.load(path, SLOS, sli_window=20)
 
 
+def test_the_baseline_must_outlast_the_ramp(tmp_path):
+    """20 users at 2/s take 10 s to spawn (+5 s to settle): a 20 s baseline would judge 5 s."""
+    path = write(tmp_path, """
+        experiments:
+          - {name: db-failover, service: postgres, load: {users: 20, spawn_rate: 2, baseline: 20s}}
+    """)
+    with pytest.raises(plan.PlanError, match=r"baseline: 20s leaves less than 10s after the 15s ramp"):
+        plan.load(path, SLOS)
+
+
 def test_only_keeps_the_named_entries_and_refuses_unknown_ones(tmp_path):
     path = write(tmp_path, """
         experiments:
