@@ -122,6 +122,19 @@ def test_images_pinned_and_qualified(profile):
                 assert image.startswith(f"{registry}/"), f"{profile} profile pulls {image} outside {registry}"
 
 
+def test_annotations_and_labels_are_strings(profile):
+    """Kubernetes refuses a number there; a config checksum that happens to be all digits (or digits
+    with one 'e') would render as one unless quoted, and fail a deploy one render in a thousand."""
+    for obj in objects(profile):
+        metas = [obj["metadata"]] + [tpl["metadata"] for owner, tpl in pod_templates([obj]) if "metadata" in tpl]
+        for meta in metas:
+            for field in ("annotations", "labels"):
+                for key, value in (meta.get(field) or {}).items():
+                    assert isinstance(value, str), f"{where(obj)} {field} {key}: {value!r} is not a string"
+    checksums = [line for line in chart.template(profile).splitlines() if "checksum/" in line]
+    assert checksums and all(re.search(r'checksum/\S+: "[0-9a-f]{16}"$', line) for line in checksums), checksums[:3]
+
+
 def test_resources_on_every_container(profile):
     for owner, tpl in pod_templates(objects(profile)):
         for c in containers(tpl["spec"]):

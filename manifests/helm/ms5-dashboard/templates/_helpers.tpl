@@ -406,6 +406,6 @@ of the per-workload cost rules. Returns YAML; use with fromYamlArray.
 {{- define "ms5.checksums" -}}
 {{- $ctx := .ctx -}}
 {{- range .files }}
-checksum/{{ . | trimSuffix ".yaml" | replace "/" "-" }}: {{ include (print $ctx.Template.BasePath "/" .) $ctx | sha256sum | trunc 16 }}
+checksum/{{ . | trimSuffix ".yaml" | replace "/" "-" }}: {{ include (print $ctx.Template.BasePath "/" .) $ctx | sha256sum | trunc 16 | quote }}
 {{- end }}
 {{- end -}}
