@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from ms5harness.kube.waits import poll
 from test_data_paths import backend_python
 
+FLOWER_SEES_WORKERS_SECONDS = 60  # a new worker's first heartbeat (every 2 s) reaches Flower well within this
+
 
 def test_report_is_generated_by_a_worker_into_the_reports_bucket(stack):
     token = stack.admin_token()
@@ -50,14 +52,25 @@ def test_beat_enqueues_scheduled_tasks_that_workers_run(stack):
 
 
 def test_flower_lists_the_live_workers(stack):
+    """Flower shows every running worker pod online, and nothing else online. It keeps a worker it
+    once saw (a pod deleted by a rollout or an experiment) listed as offline, so only the online
+    ones are compared; a new worker appears at its first heartbeat."""
     user_pass = stack.secret("FLOWER_BASIC_AUTH")
     code = ("import base64,json,urllib.request;"
-            "r=urllib.request.Request('http://127.0.0.1:5555/flower/api/workers?refresh=1',"
+            "r=urllib.request.Request('http://127.0.0.1:5555/flower/api/workers?refresh=1&status=1',"
             f"headers={{'Authorization':'Basic '+base64.b64encode({user_pass!r}.encode()).decode()}});"
-            "print(json.dumps(sorted(json.load(urllib.request.urlopen(r,timeout=20)))))")
-    result = stack.exec("flower", ["python", "-c", code], timeout=40)
-    assert result.exit_code == 0, result.stderr
-    workers = json.loads(result.stdout.strip().splitlines()[-1])
-    pods = {p.metadata.name for p in stack.pods("celery-worker")}
-    assert workers and all(any(pod in w for pod in pods) for w in workers), f"flower sees {workers}, pods {pods}"
-    assert len(workers) == len(pods)
+            "print(json.dumps(json.load(urllib.request.urlopen(r,timeout=20))))")
+
+    def online() -> tuple[list[str], set[str]]:
+        result = stack.exec("flower", ["python", "-c", code], timeout=40)
+        assert result.exit_code == 0, result.stderr
+        workers = json.loads(result.stdout.strip().splitlines()[-1])
+        pods = {p.metadata.name for p in stack.pods("celery-worker")}
+        return sorted(w for w, up in workers.items() if up), pods
+
+    def matches(seen: tuple[list[str], set[str]]) -> bool:
+        workers, pods = seen
+        return bool(workers) and len(workers) == len(pods) and all(any(p in w for p in pods) for w in workers)
+
+    poll("Flower showing exactly the running workers online", online, matches, timeout=FLOWER_SEES_WORKERS_SECONDS,
+         interval=5, summary=lambda seen: f"flower sees {seen[0]} online, pods {sorted(seen[1])}")

@@ -1,6 +1,11 @@
 """`ms5harness nightly` end to end, as typed, with a short plan of two experiments: it judges both
 under load and leaves a scorecard, a plot per experiment, summary.json and a JUnit file per gate.
-The full plan (experiments/nightly.yaml) is the main job, not part of the test command."""
+The full plan (experiments/nightly.yaml) is the main job, not part of the test command.
+
+This proves the harness judges, not that the stack passes: whether a failover's gates hold is the
+nightly's verdict (a Postgres failover has cost 2 to 9 s of outage on this machine), so the test
+requires every pipeline step to pass, every experiment to have been judged on both sides, and the
+exit status to match the verdict, whatever the verdict is."""
 
 from __future__ import annotations
 
@@ -62,21 +67,26 @@ def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, reques
     run_dir = reports / run_id
     summary = json.loads((run_dir / "summary.json").read_text())
 
-    assert [s["name"] for s in summary["steps"]] == ["cluster", "deploy", "suites", "resilience", "teardown"]
+    steps = {s["name"]: s for s in summary["steps"]}
+    assert list(steps) == ["cluster", "deploy", "suites", "resilience", "teardown"]
+    assert all(steps[name]["outcome"] == "passed" for name in ("cluster", "deploy", "suites", "teardown")), steps
+    assert steps["resilience"]["outcome"] in ("passed", "failed"), steps["resilience"]
     assert [e["name"] for e in summary["experiments"]] == ["db-failover", "network-partition"]
     for experiment in summary["experiments"]:
-        assert experiment["hypothesis"]["steady_state_before"], experiment["reason"]
+        print(f"{experiment['name']}: score {experiment['score']}, passed {experiment['passed']}: {experiment['reason']}")
+        assert experiment["hypothesis"]["steady_state_before"] and experiment["hypothesis"]["method"], \
+            experiment["reason"]
         assert {p["name"] for p in experiment["phases"]} == {"baseline", "fault", "recovery"}
         for phase in experiment["phases"]:
             assert phase["clients"]["requests"] > 0 and phase["server"]["requests"], phase
         assert experiment["series"]["clients"]["t"] and experiment["series"]["server"]["t"]
         assert experiment["gates"] and 0 <= experiment["score"] <= 100
-    partition = summary["experiments"][1]
-    assert partition["time_to_recover"] is not None, partition["reason"]
+    failover = summary["experiments"][0]
+    assert failover["data"]["writes_acknowledged"] and failover["data"]["writes_lost"] is not None
 
     html = (run_dir / "report.html").read_text()
     assert "Scorecard" in html and html.count("data:image/png;base64,") >= 2 + 1  # a plot per experiment, a trend
     cases = list(ET.parse(run_dir / "junit-nightly.xml").getroot().iter("testcase"))
     assert len(cases) >= sum(len(e["gates"]) for e in summary["experiments"])
     assert proc.returncode == (0 if summary["passed"] else 1), proc.stderr[-2000:]
-    assert summary["passed"], "\n".join(f"{e['name']}: {e['reason']}" for e in summary["experiments"])
+    assert summary["passed"] == all(e["passed"] for e in summary["experiments"])
