@@ -89,7 +89,6 @@ def series(samples: list[slo.Sample], server: slo.Server, start: float, end: flo
 
 def play(stack: Stack, entry: Entry, attempt: int, out_dir: Path, progress: Progress) -> dict:
     """Run the entry once and return its summary (summary.json's experiments[] item)."""
-    objectives = objectives_mod.load(stack.profile)
     tag = f"{entry.name}-{attempt}"
     journal_path, chaos_log = out_dir / "journals" / f"{tag}.json", out_dir / "chaos" / f"{tag}.log"
     journal_path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +163,7 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
         "alert_watch_errors": watcher.errors,
         "entry_point_missing": entry_missing,
         "faults": faults(journal),
-        "data": data, "series": line or {}, "events": sources.warning_events(stack.kube, stack.namespace, load_start),
+        "data": data, "series": line or {}, "events": sources.namespace_events(stack.kube, stack.namespace, load_start),
         "load": {"users": entry.load.users, "client_requests": len(samples),
                  "client_failures": sum(s.failed for s in samples)},
     }

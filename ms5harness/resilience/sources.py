@@ -106,7 +106,7 @@ def entry_point_samples(kube, namespace: str, selector: str, since: float) -> tu
     return samples, ""
 
 
-def warning_events(kube, namespace: str, since: float) -> list[dict]:
+def namespace_events(kube, namespace: str, since: float) -> list[dict]:
     """The namespace's events since `since`, oldest first: what Kubernetes did about the fault."""
     out = []
     for event in kube.core.list_namespaced_event(namespace).items:
