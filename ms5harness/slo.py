@@ -24,6 +24,7 @@ BUCKETS = f"http_request_duration_seconds_bucket{{{API}}}"
 # (the recording rule is evaluated every 30 s, too coarse for a 20 s phase).
 API_UP = '((sum(up{job="backend"}) or vector(0)) > bool 0)'
 PROMETHEUS_TIMEOUT_SECONDS = 15
+MIN_SCRAPES = 3  # the shortest window whose counters show growth: three scrapes
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class Server:
     def figures(self, start: float, end: float, resolution: float) -> Figures:
         """The backend's figures over [start, end] (availability sampled every `resolution` seconds, the
         scrape interval); failures are zero while no 5xx series exists."""
-        window, step = f"{max(1, round(end - start))}s", f"{resolution:g}s"
+        # A phase shorter than two scrapes has no counter growth of its own to read: widen it backwards.
+        window, step = f"{max(1, round(max(end - start, MIN_SCRAPES * resolution)))}s", f"{resolution:g}s"
         requests = self.scalar(counted(REQUESTS, window), end)
         if not requests:
             return Figures(requests=requests, availability=self.availability(window, end, step))
