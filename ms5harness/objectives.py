@@ -31,8 +31,9 @@ class Objectives:
         return asdict(self)
 
 
-def _merged(base: dict, top: dict) -> dict:
-    return {**base, **{k: _merged(base.get(k) or {}, v) if isinstance(v, dict) else v for k, v in top.items()}}
+def merged(base: dict, top: dict) -> dict:
+    """top over base, mapping by mapping (as Helm merges values files; the plan merges its defaults so)."""
+    return {**base, **{k: merged(base.get(k) or {}, v) if isinstance(v, dict) else v for k, v in top.items()}}
 
 
 @cache
@@ -40,7 +41,7 @@ def chart_values(profile: str) -> dict:
     """values.yaml with the profile's file on top, as Helm merges them."""
     values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
     for path in values_files(profile):
-        values = _merged(values, yaml.safe_load(path.read_text()) or {})
+        values = merged(values, yaml.safe_load(path.read_text()) or {})
     return values
 
 

@@ -18,7 +18,7 @@ import yaml
 from ms5harness import paths
 from ms5harness.errors import HarnessError
 from ms5harness.load import ramp_seconds
-from ms5harness.objectives import Objectives
+from ms5harness.objectives import Objectives, merged
 from ms5harness.slo import Threshold
 
 DEFAULT_PLAN = paths.REPO_ROOT / "experiments" / "nightly.yaml"
@@ -109,14 +109,6 @@ def checked(data, schema: dict, where: str) -> dict:
         reader = schema[key]
         out[key] = checked(value, reader, f"{where}.{key}") if isinstance(reader, dict) else \
             value if reader is None else reader(value, f"{where}.{key}")
-    return out
-
-
-def merged(base: dict, top: dict) -> dict:
-    """top over base, mapping by mapping."""
-    out = dict(base)
-    for key, value in top.items():
-        out[key] = merged(out.get(key) or {}, value) if isinstance(value, dict) else value
     return out
 
 

@@ -34,9 +34,9 @@ class Progress:
         self.started, self.total, self.echo = time.monotonic(), total_seconds, echo
         self.label = ""
 
-    def phase(self, text: str, expected_left: float) -> None:
+    def phase(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        remaining = max(0.0, self.total - elapsed) if expected_left < 0 else expected_left
+        remaining = max(0.0, self.total - elapsed)
         self.echo(f"[{self.label}] {text} (elapsed {elapsed / 60:.1f} min, about {remaining / 60:.1f} min left)")
 
 
@@ -97,12 +97,12 @@ def play(stack: Stack, entry: Entry, attempt: int, out_dir: Path, progress: Prog
     with sources.AlertWatcher(stack.url("alertmanager")) as watcher:
         load.start(progress.echo)
         try:
-            progress.phase(f"baseline: {entry.load.baseline:g}s of load", -1)
+            progress.phase(f"baseline: {entry.load.baseline:g}s of load")
             time.sleep(entry.load.baseline)
-            progress.phase(f"fault: chaos run {entry.file.name} (fault {entry.load.fault:g}s)", -1)
+            progress.phase(f"fault: chaos run {entry.file.name} (fault {entry.load.fault:g}s)")
             chaos_exit = chaos_run(entry, stack, journal_path, chaos_log, entry.load.bound - entry.load.baseline,
                                    progress.echo)
-            progress.phase(f"recovery: {entry.load.recovery:g}s of load", -1)
+            progress.phase(f"recovery: {entry.load.recovery:g}s of load")
             time.sleep(entry.load.recovery)
         finally:
             load.stop()
