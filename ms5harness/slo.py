@@ -20,6 +20,7 @@ API = 'job="backend", handler!~"/health.*|/metrics"'
 REQUESTS = f"http_requests_total{{{API}}}"
 ERRORS = f'http_requests_total{{{API}, status=~"5.."}}'
 BUCKETS = f"http_request_duration_seconds_bucket{{{API}}}"
+DB_BUCKETS = 'ms5_db_query_duration_seconds_bucket{job="backend"}'  # the API's own queries, not the workers'
 # 1 while an API replica answers its scrape: the chart's ms5:api_up:bool, computed at every scrape here
 # (the recording rule is evaluated every 30 s, too coarse for a 20 s phase).
 API_UP = '((sum(up{job="backend"}) or vector(0)) > bool 0)'
@@ -47,6 +48,7 @@ class Figures:
     error_ratio: float | None = None
     p50: float | None = None
     p95: float | None = None
+    db_query_p95: float | None = None  # the backend's PostgreSQL queries: only the server side sees them
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -115,7 +117,8 @@ class Server:
         buckets = counted(BUCKETS, window, by="le")
         return Figures(requests, failures, self.availability(window, end, step),
                        failures / requests, self.scalar(f"histogram_quantile(0.5, {buckets})", end),
-                       self.scalar(f"histogram_quantile(0.95, {buckets})", end))
+                       self.scalar(f"histogram_quantile(0.95, {buckets})", end),
+                       self.scalar(f"histogram_quantile(0.95, {counted(DB_BUCKETS, window, by='le')})", end))
 
     def range(self, query: str, start: float, end: float, step: float) -> list[tuple[float, float | None]]:
         """One series over [start, end] every `step` seconds ([] when Prometheus has none)."""
@@ -148,6 +151,10 @@ class Verdict:
         return f"{self.objective:<20} {shown:>10}  target {self.target:<10} {'met' if self.met else 'BREACHED'}"
 
 
+SECONDS_MEASURES = ("p50", "p95", "db_query_p95")
+SIDES_OF = {"db_query_p95": ("server",)}  # a measure not listed here is seen by every side
+
+
 @dataclass(frozen=True)
 class Threshold:
     """One measure's bound: availability must reach it, the others stay below it."""
@@ -158,9 +165,12 @@ class Threshold:
     def higher_is_better(self) -> bool:
         return self.measure == "availability"
 
+    def measured_by(self, side: str) -> bool:
+        return side in SIDES_OF.get(self.measure, (side,))
+
     @property
     def target(self) -> str:
-        unit = "s" if self.measure in ("p50", "p95") else ""
+        unit = "s" if self.measure in SECONDS_MEASURES else ""
         return f"{'>=' if self.higher_is_better else '<'} {self.bound:g}{unit}"
 
     def met(self, value: float | None) -> bool:
@@ -169,15 +179,19 @@ class Threshold:
         return value >= self.bound if self.higher_is_better else value < self.bound
 
 
+OBJECTIVE_OF = {"availability": "availability", "p95": "latency_p95", "error_ratio": "error_ratio",
+                "db_query_p95": "db_query_p95"}  # gated measure -> its objective
+GATED_MEASURES = tuple(OBJECTIVE_OF)
+
+
 def thresholds(objectives: Objectives) -> tuple[Threshold, ...]:
-    return (Threshold("availability", objectives.availability), Threshold("p95", objectives.latency_p95),
-            Threshold("error_ratio", objectives.error_ratio))
+    return tuple(Threshold(measure, getattr(objectives, objective)) for measure, objective in OBJECTIVE_OF.items())
 
 
-def verdicts(figures: Figures, objectives: Objectives, side: str = "") -> list[Verdict]:
-    prefix = f"{side} " if side else ""
-    return [Verdict(prefix + t.measure, getattr(figures, t.measure), t.target, t.met(getattr(figures, t.measure)))
-            for t in thresholds(objectives)]
+def verdicts(figures: Figures, objectives: Objectives, side: str) -> list[Verdict]:
+    """Each objective the side measures, judged on its figures (no figure is no data: not met)."""
+    return [Verdict(f"{side} {t.measure}", getattr(figures, t.measure), t.target, t.met(getattr(figures, t.measure)))
+            for t in thresholds(objectives) if t.measured_by(side)]
 
 
 def history(prometheus_url: str, end: float, seconds: int = 900, step: int = 15) -> dict:

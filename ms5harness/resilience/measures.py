@@ -185,7 +185,8 @@ class Gate:
 
 def phase_gate(phase: str, threshold: Threshold, by_side: dict[str, Figures | None], severity: str) -> Gate:
     """One measure of one phase, judged on every side that measured it; a required side without data fails."""
-    values = {side: None if f is None else getattr(f, threshold.measure) for side, f in by_side.items()}
+    values = {side: None if f is None else getattr(f, threshold.measure) for side, f in by_side.items()
+              if threshold.measured_by(side)}
     problems = []
     for side, value in values.items():
         if value is None:

@@ -19,12 +19,11 @@ from ms5harness import paths
 from ms5harness.errors import HarnessError
 from ms5harness.load import ramp_seconds
 from ms5harness.objectives import Objectives, merged
-from ms5harness.slo import Threshold
+from ms5harness.slo import GATED_MEASURES, SECONDS_MEASURES, Threshold, thresholds
 
 DEFAULT_PLAN = paths.REPO_ROOT / "experiments" / "nightly.yaml"
 PHASES = ("baseline", "fault", "recovery")
 SEVERITY_WEIGHTS = {"critical": 3, "warning": 1}  # as Krkn weighs its SLO checks
-GATE_MEASURES = ("availability", "error_ratio", "p95")
 MIN_JUDGED_BASELINE_SECONDS = 10  # a baseline shorter than this after the ramp says nothing
 _DURATION = re.compile(r"^(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?(?:(?P<ms>\d+)ms)?$")
 
@@ -81,14 +80,14 @@ def weight(value, where: str) -> float:
 
 def gate_bound(measure: str):
     """A phase's bound on one measure; null means the phase does not gate it."""
-    read = seconds if measure == "p95" else ratio
+    read = seconds if measure in SECONDS_MEASURES else ratio
     return lambda value, where: None if value is None else read(value, where)
 
 
 # The schema: each key, how its value is read. Nested mappings are schemas themselves.
 LOAD_SCHEMA = {"users": positive_int, "spawn_rate": weight, "baseline": seconds, "fault": seconds, "recovery": seconds}
 ALERT_SCHEMA = {"name": text, "within": seconds}
-PHASE_GATES_SCHEMA = {m: gate_bound(m) for m in GATE_MEASURES}
+PHASE_GATES_SCHEMA = {m: gate_bound(m) for m in GATED_MEASURES}
 GATES_SCHEMA = {phase: PHASE_GATES_SCHEMA for phase in PHASES}
 SETTINGS_SCHEMA = {"severity": severity, "weight": weight, "load": LOAD_SCHEMA, "alert": ALERT_SCHEMA,
                    "recover_within": seconds, "hold": seconds, "gates": GATES_SCHEMA}
@@ -158,7 +157,7 @@ class Plan:
 
 def builtin_defaults(objectives: Objectives) -> dict:
     """What an entry gets when neither it nor the plan's defaults say: the SLOs outside the fault."""
-    slos = {"availability": objectives.availability, "error_ratio": objectives.error_ratio, "p95": objectives.latency_p95}
+    slos = {t.measure: t.bound for t in thresholds(objectives)}
     return {"severity": "critical", "weight": 1.0, "recover_within": 60.0, "hold": 30.0,
             "load": {"users": 10, "spawn_rate": 5.0, "baseline": 30.0, "fault": 60.0, "recovery": 60.0},
             "gates": {"baseline": slos, "fault": slos, "recovery": slos}}
@@ -176,7 +175,7 @@ def entry(raw, index: int, defaults: dict, experiments_dir: Path, sli_window: fl
         known = ", ".join(sorted(p.name for p in experiments_dir.glob("*.json")))
         raise PlanError(f"{label}: experiment file {file.name} does not exist in {experiments_dir}",
                         f"set file: to one of {known}")
-    gates = {phase: tuple(Threshold(m, data["gates"][phase][m]) for m in GATE_MEASURES
+    gates = {phase: tuple(Threshold(m, data["gates"][phase][m]) for m in GATED_MEASURES
                           if data["gates"][phase].get(m) is not None) for phase in PHASES}
     if "alert" in data and set(data["alert"]) != set(ALERT_SCHEMA):
         raise PlanError(f"{label}.alert: needs both name and within", "e.g. alert: {name: MS5BackendDown, within: 2m}")

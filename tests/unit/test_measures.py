@@ -116,6 +116,13 @@ def test_a_required_side_without_data_fails_and_the_entry_point_is_optional():
     assert held.passed
 
 
+def test_the_database_objective_is_judged_on_the_server_alone():
+    threshold = Threshold("db_query_p95", 0.1)
+    gate = measures.phase_gate("recovery", threshold, {"clients": Figures(p95=0.02), "server": Figures(db_query_p95=0.3),
+                                                       "entry_point": Figures(p95=0.02)}, "critical")
+    assert not gate.passed and gate.values == {"server": 0.3} and gate.detail == "server: 0.3"
+
+
 def entry(**overrides):
     data = plan.builtin_defaults(SLOS)
     gates = {p: tuple(Threshold(m, b) for m, b in data["gates"][p].items()) for p in plan.PHASES}
@@ -125,8 +132,8 @@ def entry(**overrides):
 
 
 def good_phases():
-    figures = Figures(100, 0, 1.0, 0.0, 0.01, 0.02)
-    return {p: {"clients": figures, "server": figures, "entry_point": None} for p in plan.PHASES}
+    clients, server = Figures(100, 0, 1.0, 0.0, 0.01, 0.02), Figures(100, 0, 1.0, 0.0, 0.01, 0.02, 0.004)
+    return {p: {"clients": clients, "server": server, "entry_point": None} for p in plan.PHASES}
 
 
 def test_an_unjudged_run_fails_on_its_hypothesis_alone():
@@ -139,7 +146,7 @@ def test_every_gate_of_a_clean_run_holds_and_a_lost_write_fails_it():
     hyp = measures.hypothesis(journal(), 0)
     data = {"writes_acknowledged": 58, "writes_lost": 0, "tasks_submitted": 150, "tasks_completed": 150}
     held = measures.assess(entry(), hyp, good_phases(), data, ttr=12, ttd=None)
-    assert held.passed and len(held.gates) == 3 + 9 + 1 + 2
+    assert held.passed and len(held.gates) == 3 + 12 + 1 + 2
     lost = measures.assess(entry(), hyp, good_phases(), {**data, "writes_lost": 1}, ttr=12, ttd=None)
     assert not lost.passed and "no acknowledged write lost" in lost.reason
 

@@ -39,7 +39,8 @@ def test_baseline_and_recovery_default_to_the_chart_slos(tmp_path):
           - {name: db-failover, service: postgres}
     """), SLOS).entries
     bounds = {t.measure: t.bound for t in entry.gates["recovery"]}
-    assert bounds == {"availability": SLOS.availability, "error_ratio": SLOS.error_ratio, "p95": SLOS.latency_p95}
+    assert bounds == {"availability": SLOS.availability, "error_ratio": SLOS.error_ratio, "p95": SLOS.latency_p95,
+                      "db_query_p95": SLOS.db_query_p95}
     assert entry.alert is None and entry.gate_weight == 3
 
 
@@ -57,7 +58,8 @@ def test_entry_overrides_defaults_key_by_key(tmp_path):
             gates: {fault: {p95: 500ms, availability: null}}
     """), SLOS).entries
     assert (entry.load.users, entry.load.baseline, entry.load.fault, entry.load.recovery) == (20, 60, 90, 60)
-    assert {t.measure: t.bound for t in entry.gates["fault"]} == {"error_ratio": 0.1, "p95": 0.5}
+    assert {t.measure: t.bound for t in entry.gates["fault"]} == {"error_ratio": 0.1, "p95": 0.5,
+                                                                   "db_query_p95": SLOS.db_query_p95}
     assert entry.alert == plan.Alert("MS5PostgresNoPrimary", 90) and entry.gate_weight == 1
 
 

@@ -40,6 +40,7 @@ def test_counted_adds_series_born_inside_the_window():
     ("availability", 0.999, 0.9995, True), ("availability", 0.999, 0.998, False),
     ("p95", 0.2, 0.150, True), ("p95", 0.2, 0.200, False),
     ("error_ratio", 0.01, 0.0, True), ("error_ratio", 0.01, 0.02, False),
+    ("db_query_p95", 0.1, 0.05, True), ("db_query_p95", 0.1, 0.1, False),
 ])
 def test_thresholds(measure, bound, value, met):
     assert slo.Threshold(measure, bound).met(value) is met
@@ -48,9 +49,17 @@ def test_thresholds(measure, bound, value, met):
 def test_no_data_is_a_breach_and_says_so():
     verdicts = slo.verdicts(slo.Figures(), SLOS, "server")
     assert verdicts and all(not v.met and "no data" in v.line() for v in verdicts)
-    assert [v.objective for v in verdicts] == ["server availability", "server p95", "server error_ratio"]
+    assert [v.objective for v in verdicts] == ["server availability", "server p95", "server error_ratio",
+                                               "server db_query_p95"]
+
+
+def test_only_the_server_is_judged_on_its_database_queries():
+    clients = slo.verdicts(slo.Figures(100, 0, 1.0, 0.0, 0.01, 0.02), SLOS, "clients")
+    assert [v.objective for v in clients] == ["clients availability", "clients p95", "clients error_ratio"]
+    server = slo.verdicts(slo.Figures(100, 0, 1.0, 0.0, 0.01, 0.02, 0.15), SLOS, "server")
+    assert [v.met for v in server] == [True, True, True, False] and "< 0.1s" in server[-1].target
 
 
 def test_zero_failures_is_a_measured_zero_not_no_data():
-    verdicts = slo.verdicts(slo.Figures(100, 0, 1.0, 0.0, 0.01, 0.02), SLOS)
+    verdicts = slo.verdicts(slo.Figures(100, 0, 1.0, 0.0, 0.01, 0.02, 0.004), SLOS, "server")
     assert all(v.met for v in verdicts)
