@@ -12,6 +12,7 @@ RELEASE = "ms5"
 DEFAULT_NAMESPACE = "ms5"  # also the `namespace` default of every experiments/*.json (a unit test holds them equal)
 COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
+DNS_POLICY_COMPONENT = "allow-dns"  # the NetworkPolicy (ms5-allow-dns) that lets every pod reach CoreDNS
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_KEY = "ADMIN_PASSWORD"

@@ -19,6 +19,7 @@ REQUEST_SECONDS = 5  # one request of a floor terminal: longer than that is an o
 READY_AGAIN_SECONDS = 120  # the API ready after a fault, before the activity fails
 BACKLOG_DRAIN_SECONDS = 180  # a report backlog finished across a worker kill (it drains in about 14 s)
 BACKLOG_POLL_SECONDS = 2  # between looks at the unfinished reports
+LOST_CHECK_SECONDS = 60  # looking the acknowledged events up again after a fault, while lookups still fail
 
 
 def api_url(configuration: dict | None) -> str:
@@ -79,9 +80,35 @@ class FloorTerminal:
         got = self.api.get(f"/api/v1/reports/{report_id}", headers=self.auth)
         return got.json()["status"] if got.status_code == 200 else f"HTTP {got.status_code}"
 
+    def lookup_status(self, ref: str) -> int | None:
+        """The API's answer to a lookup of the event (200 found, 404 absent), None without a login."""
+        if not self.logged_in():
+            return None
+        return self.api.get(f"/api/v1/andon/events/by-ref/{ref}", headers=self.auth).status_code
+
     def finds(self, ref: str) -> bool:
-        return self.logged_in() and \
-            self.api.get(f"/api/v1/andon/events/by-ref/{ref}", headers=self.auth).status_code == 200
+        return self.lookup_status(ref) == 200
+
+    def lost(self, refs: list[str], timeout: float = LOST_CHECK_SECONDS) -> list[str]:
+        """The acknowledged events the API answers 404 for. A lookup that fails (503, a reset) says
+        nothing either way, so it is asked again until the API answers; raises if it never does."""
+        unsure, lost = list(refs), []
+        deadline = time.monotonic() + timeout
+        while unsure and time.monotonic() < deadline:
+            answers = {}
+            for ref in unsure:
+                try:
+                    answers[ref] = self.lookup_status(ref)
+                except httpx.HTTPError:
+                    answers[ref] = None
+            lost += [ref for ref, status in answers.items() if status == 404]
+            unsure = [ref for ref, status in answers.items() if status not in (200, 404)]
+            if unsure:
+                time.sleep(1)
+        if unsure:
+            raise session.ActivityFailed(f"{len(unsure)} acknowledged Andon event(s) could not be looked up "
+                                         f"within {timeout:g}s, so their loss is unknown")
+        return lost
 
 
 def andon_event_round_trip(configuration: dict | None = None, secrets: dict | None = None) -> bool:
@@ -121,7 +148,7 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
         if outage_started is not None:
             longest = max(longest, time.monotonic() - outage_started)
-        lost = [ref for ref in acknowledged if not terminal.finds(ref)]
+        lost = terminal.lost(acknowledged)
     return {"attempts": attempts, "failures": failures, "longest_outage_seconds": round(longest, 1),
             "recovered": outage_started is None, "acknowledged": len(acknowledged), "lost": lost}
 

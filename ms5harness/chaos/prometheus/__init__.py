@@ -1,0 +1,1 @@
+"""Hypotheses in numbers: PromQL probes whose values experiments bound with range tolerances."""
