@@ -12,6 +12,8 @@ RELEASE = "ms5"
 DEFAULT_NAMESPACE = "ms5"  # also the `namespace` default of every experiments/*.json (a unit test holds them equal)
 COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+HARNESS = "ms5harness"  # MANAGED_BY of what the harness itself creates in a namespace (ledger, chaos pods)
 DNS_POLICY_COMPONENT = "allow-dns"  # the NetworkPolicy (ms5-allow-dns) that lets every pod reach CoreDNS
 
 ADMIN_USERNAME = "admin"

@@ -15,6 +15,7 @@ import time
 
 from kubernetes import client
 
+from ms5harness import names
 from ms5harness.chaos import session
 from ms5harness.errors import HarnessError
 from ms5harness.kube.client import Kube
@@ -34,7 +35,7 @@ def record(kube: Kube, namespace: str, what: str, undo: str, **args) -> None:
         if err.status != 404:
             raise
         kube.core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(name=LEDGER, labels={"app.kubernetes.io/managed-by": "ms5harness"}),
+            metadata=client.V1ObjectMeta(name=LEDGER, labels={names.MANAGED_BY: names.HARNESS}),
             data=entry))
 
 

@@ -32,11 +32,14 @@ def namespace(name: str, pod_security: str | None = None, labels: dict | None = 
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": all_labels}}
 
 
+PROBE_RESOURCES = {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
+
+
 def pod_spec(image: str, command: list[str] | None = None, port: int | None = None,
-             privileged: bool = False) -> dict:
+             privileged: bool = False, resources: dict | None = None) -> dict:
     container: dict = {
         "name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
-        "resources": {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
+        "resources": resources or PROBE_RESOURCES,
         "securityContext": {"privileged": True} if privileged else restricted_container(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }

@@ -6,7 +6,7 @@ from ms5harness import names
 from ms5harness.chaos import session
 from ms5harness.kube.waits import WaitTimeout, poll
 
-__all__ = ["pods_ready"]
+__all__ = ["pods_ready", "container_kills"]
 
 
 def is_ready(pod) -> bool:
@@ -32,3 +32,22 @@ def pods_ready(component: str, count: int = 1, label_selector: str = "", timeout
     except WaitTimeout:
         return False
     return True
+
+
+def container_kills(name: str, reason: str = "OOMKilled", at_least: int = 1, timeout: float = 0,
+                    configuration: dict | None = None, secrets: dict | None = None) -> dict:
+    """The pod's container was killed for `reason` and restarted at least `at_least` times (waiting up
+    to `timeout` s): its restart count and last termination, for the journal. Raises otherwise."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+
+    def seen() -> dict:
+        status = (kube.core.read_namespaced_pod(name, namespace).status.container_statuses or [None])[0]
+        last = status and status.last_state and status.last_state.terminated
+        return {"restarts": status.restart_count if status else 0, "last_reason": last.reason if last else None,
+                "last_exit_code": last.exit_code if last else None}
+
+    try:
+        return poll(f"pod {name} killed ({reason}) and restarted {at_least} time(s)", seen,
+                    lambda s: s["restarts"] >= at_least and s["last_reason"] == reason, timeout=timeout, interval=2)
+    except WaitTimeout as err:
+        raise session.ActivityFailed(str(err)) from None

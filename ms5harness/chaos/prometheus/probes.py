@@ -12,7 +12,7 @@ from prometheus_api_client import PrometheusConnect
 
 from ms5harness.chaos import session
 
-__all__ = ["query"]
+__all__ = ["query", "query_within"]
 
 DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:30090"  # Prometheus' NodePort on the embedded cluster
 QUERY_SECONDS = 15
@@ -29,3 +29,13 @@ def query(expression: str, configuration: dict | None = None, secrets: dict | No
     if len(result) != 1 or math.isnan(float(result[0]["value"][1])):
         raise session.ActivityFailed(f"no data: {expression} has no value now (no traffic in its window?)")
     return float(result[0]["value"][1])
+
+
+def query_within(expression: str, low: float, high: float, configuration: dict | None = None,
+                 secrets: dict | None = None) -> float:
+    """The expression's value now, which must lie in [low, high]: a bound a method activity checks
+    while the fault plays (Chaos Toolkit judges tolerances only in the steady state)."""
+    value = query(expression, configuration)
+    if not low <= value <= high:
+        raise session.ActivityFailed(f"{expression} = {value:.4g}, outside [{low:g}, {high:g}]")
+    return value
