@@ -5,7 +5,8 @@ from celery import Celery
 celery_app = Celery(
     "ms5",
     task_cls="app.workers.task:Ms5Task",
-    include=["app.tasks.health", "app.tasks.oee", "app.tasks.andon", "app.tasks.reports", "app.tasks.maintenance"],
+    include=["app.tasks.health", "app.tasks.oee", "app.tasks.andon", "app.tasks.reports", "app.tasks.maintenance",
+             "app.tasks.diagnostics"],
 )
 celery_app.config_from_object("celery_config")
 

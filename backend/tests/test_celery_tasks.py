@@ -68,3 +68,12 @@ def test_worker_counts_each_task_once(celery_app, backend):
         time.sleep(0.1)
     time.sleep(1)
     assert task_count(backend, "health_check") == before + 1
+
+
+def test_memory_hog_grows_on_its_first_delivery_only(celery_app):
+    """The first delivery grows (here up to 64 MB; in the cluster until the worker's limit kills it);
+    a delivery that finds the first one's marker completes without growing."""
+    ref = f"test-{uuid.uuid4()}"
+    kwargs = {"ref": ref, "step_megabytes": 16, "limit_megabytes": 64}
+    assert celery_app.send_task("memory_hog", kwargs=kwargs).get(timeout=60) == {"ref": ref, "held_megabytes": 64}
+    assert celery_app.send_task("memory_hog", kwargs=kwargs).get(timeout=60) == {"ref": ref, "held_megabytes": 0}

@@ -8,4 +8,5 @@ TASK_ROUTES = {
     "process_andon_escalations": "andon",
     "generate_report": "reports",
     "cleanup_old_data": "data_processing",
+    "memory_hog": "data_processing",
 }

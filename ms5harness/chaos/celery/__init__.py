@@ -1,0 +1,1 @@
+"""Faults inside the Celery workers: tasks that exhaust their worker."""
