@@ -59,6 +59,6 @@ def remove_toxic(kube: Kube, namespace: str, pod: str, proxy: str, name: str) ->
         raise
     with fault_proxy.api(kube, namespace, pod) as api:
         removed = api.delete(f"/proxies/{proxy}/toxics/{name}")
-    if removed.status_code not in (204, 404):
+    if removed.status_code not in (200, 204, 404):  # Toxiproxy answers 204; 404: already gone
         raise httpx.HTTPStatusError(f"{pod} did not remove toxic {name} from {proxy}: HTTP {removed.status_code}",
                                     request=removed.request, response=removed)
