@@ -6,12 +6,15 @@ Toxiproxy keeps its toxics in the process: a toxic belongs to one pod, and dies 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from kubernetes import client
 
+from ms5harness import names
 from ms5harness.chaos import session
 from ms5harness.chaos.pods.probes import ready_pods
 from ms5harness.kube.client import Kube
@@ -54,3 +57,16 @@ def bytes_moved(metrics: str, proxy: str) -> int:
         if sample and sample["name"] in COUNTERS and f'proxy="{proxy}"' in sample["labels"].split(","):
             total += float(sample["value"])
     return int(total)
+
+
+def fronted_ports(kube: Kube, namespace: str, destination: str) -> set[int]:
+    """The proxy's listen ports in front of `destination` (its proxies are named after what they front),
+    from the chart's ConfigMap; empty when the fault proxy is not deployed."""
+    try:
+        config = kube.core.read_namespaced_config_map(names.object_name(COMPONENT), namespace)
+    except client.ApiException as err:
+        if err.status == 404:
+            return set()
+        raise
+    proxies = json.loads((config.data or {}).get("proxies.json") or "[]")
+    return {int(p["listen"].rsplit(":", 1)[1]) for p in proxies if p.get("name") == destination}
