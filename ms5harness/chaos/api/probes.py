@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -100,6 +101,16 @@ def andon_event_round_trip(configuration: dict | None = None, secrets: dict | No
         return ref is not None and terminal.finds(ref)
 
 
+def paced(duration: float, interval: float) -> Iterator[float]:
+    """A beat every `interval` seconds for `duration` seconds: yields each beat's start (monotonic) and
+    waits out the rest of the interval after the caller's work."""
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        yield started
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
 def write_availability(duration: float = 90, interval: float = 1, configuration: dict | None = None,
                        secrets: dict | None = None) -> dict:
     """Raise and read back an Andon event every `interval` seconds for `duration` seconds while a
@@ -109,10 +120,8 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
     acknowledged: list[str] = []
     outage_started: float | None = None
     longest = 0.0
-    deadline = time.monotonic() + duration
     with FloorTerminal(configuration) as terminal:
-        while time.monotonic() < deadline:
-            started = time.monotonic()
+        for started in paced(duration, interval):
             try:
                 ref = terminal.raise_event()
                 if ref:
@@ -127,7 +136,6 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
             elif not ok:
                 failures += 1
                 outage_started = started if outage_started is None else outage_started
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
         if outage_started is not None:
             longest = max(longest, time.monotonic() - outage_started)
         lost = [ref for ref in acknowledged if not terminal.finds(ref)]
@@ -257,10 +265,8 @@ def floor_requests(duration: float = 30, share: float = 1.0, interval: float = 1
     seconds = float(duration) * share
     timings: list[Timing] = []
     started = time.time()
-    deadline = time.monotonic() + seconds
     with FloorTerminal(configuration, timeout=CLIENT_SECONDS, transport=TimedTransport(timings)) as terminal:
-        while time.monotonic() < deadline:
-            cycle = time.monotonic()
+        for _ in paced(seconds, interval):
             try:
                 ref = terminal.raise_event()
                 if ref:
@@ -268,7 +274,6 @@ def floor_requests(duration: float = 30, share: float = 1.0, interval: float = 1
                 terminal.reads_dashboard()
             except httpx.HTTPError:  # recorded by the transport: what we are counting
                 pass
-            time.sleep(max(0.0, interval - (time.monotonic() - cycle)))
     figures = {"seconds": round(time.time() - started, 1), **timing_figures(timings)}
     with prometheus(session.kube(configuration), session.namespace(configuration)) as prom:
         window = max(time.time() - started, 3 * prom.scrape_interval())  # three scrapes show counter growth
