@@ -54,11 +54,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    from ms5harness.cluster.node_images import CLUSTER_IMAGES
+    from ms5harness.cluster.node_images import CHART_IMAGES, CLUSTER_IMAGES
     from ms5harness.images import builder, loader
     from ms5harness.images.catalog import project_images
 
-    images = [*CLUSTER_IMAGES, *project_images()]
+    images = [*CLUSTER_IMAGES, *project_images(), *CHART_IMAGES]
     if args.only:
         images = [i for i in images if i.key in args.only]
         unknown = set(args.only) - {i.key for i in images}

@@ -19,6 +19,7 @@ from kubernetes import client
 
 from ms5harness import chart, tools
 from ms5harness.cluster import volumes
+from ms5harness.cluster.node_images import CHART_IMAGES
 from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
 from ms5harness.images.catalog import project_images
@@ -60,10 +61,11 @@ class DeployResult:
 
 
 def image_values(target: Target, echo) -> dict:
-    """Every project image the chart knows, by content tag. The embedded node gets them built and
-    imported here; any other cluster pulls them from its registry (pushed as docs/aks.md shows)."""
+    """Every project image the chart knows, by content tag (binary images by their binary's version).
+    The embedded node gets them built and imported here; any other cluster pulls them from its
+    registry (pushed as docs/aks.md shows)."""
     keys = set(yaml.safe_load((chart.CHART_DIR / "values.yaml").read_text()).get("images", {}))
-    wanted = [img for img in project_images() if img.key in keys]
+    wanted = [img for img in (*project_images(), *CHART_IMAGES) if img.key in keys]
     if target.embedded is not None:
         socket = target.embedded.spec.containerd_socket
         with machine_lock():

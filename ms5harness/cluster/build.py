@@ -35,6 +35,7 @@ class GoComponent:
     version: str
     packages: tuple[str, ...]
     main_go: str = ""  # a wrapper main package, when the module ships no usable one
+    command: str = ""  # the one command's name, where it is not its package's last element
     extra_requires: tuple[str, ...] = ()
     # Newer versions of vulnerable dependencies than the release pins (module@version).
     dependency_bumps: tuple[str, ...] = ()
@@ -50,7 +51,11 @@ class GoComponent:
 
     @property
     def binaries(self) -> tuple[str, ...]:
-        return tuple(p.rstrip("/").split("/")[-1] for p in self.packages) if not self.main_go else (self.name,)
+        if self.main_go:
+            return (self.name,)
+        if self.command:
+            return (self.command,)
+        return tuple(p.rstrip("/").split("/")[-1] for p in self.packages)
 
 
 def _k8s_ldflags(version: str) -> str:
@@ -123,6 +128,14 @@ COMPONENTS: tuple[GoComponent, ...] = (
         module="helm.sh/helm/v3",
         version=versions.HELM,
         packages=("helm.sh/helm/v3/cmd/helm",),
+    ),
+    GoComponent(
+        name="toxiproxy",
+        module="github.com/Shopify/toxiproxy/v2",
+        version=versions.TOXIPROXY,
+        packages=("github.com/Shopify/toxiproxy/v2/cmd/server",),
+        command="toxiproxy-server",  # its package is cmd/server; upstream ships it under this name
+        ldflags=f"-s -w -X github.com/Shopify/toxiproxy/v2.Version={versions.TOXIPROXY.lstrip('v')}",  # /version
     ),
 )
 
@@ -232,7 +245,7 @@ def build(comp: GoComponent, force: bool = False) -> float:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    target = str(tmp / comp.name) if comp.main_go else str(tmp) + "/"
+    target = str(tmp / comp.binaries[0]) if comp.main_go or comp.command else str(tmp) + "/"
     _go(["go", "build", "-trimpath", "-ldflags", comp.ldflags, "-o", target, *comp.packages], work, env, log)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)

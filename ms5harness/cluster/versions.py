@@ -1,4 +1,4 @@
-"""Pinned versions of everything the embedded cluster builds from Go modules.
+"""Pinned versions of everything the harness builds from Go modules (the embedded cluster, helm, the fault proxy).
 
 Kubernetes stays on 1.34: the last minor that runs on cgroup v1 hosts.
 """
@@ -9,6 +9,9 @@ COREDNS = "v1.14.5"
 KUBE_ROUTER = "v2.1.0"  # the only v2 release the module proxy serves here; see docs/cluster.md
 METRICS_SERVER = "v0.8.0"
 HELM = "v3.22.0"
+# The fault proxy of the latency experiments (chart: faultProxy). v2.5.0 is the newest release the module
+# proxy serves here (v2.3.0 and v2.5.0); it has /metrics (since v2.4.0) with -proxy-metrics' byte counters.
+TOXIPROXY = "v2.5.0"
 
 KUBERNETES_COMMANDS = (
     "kube-apiserver",

@@ -48,7 +48,7 @@ CASES = [
              ["test_discovery.py::test_every_service_has_ready_endpoints"], r"ms5-flower has no ready endpoint"),
     Breakage("data paths", "backend cut off from Redis (its allow rule removed)",
              lambda cfg: partition("backend", "redis", configuration=cfg),
-             ["test_data_paths.py::test_redis_set_get_and_pubsub"], r"(?s)probe failed: .*connecting to ms5-redis:6379"),
+             ["test_data_paths.py::test_redis_set_get_and_pubsub"], r"(?s)probe failed: .*connecting to ms5-(redis|fault-proxy):6379"),
     Breakage("background", "the Celery worker stopped",
              lambda cfg: scale_deployment("celery-worker", 0, configuration=cfg),
              ["test_background.py::test_report_is_generated_by_a_worker_into_the_reports_bucket"],

@@ -29,6 +29,7 @@ from ms5harness import chart, paths
 IMAGES = paths.REPO_ROOT / "images"
 BUILT_HERE = ("postgres", "redis", "nginx", "prometheus", "alertmanager", "webhook", "s3", "tools")
 UPSTREAM = ("grafana", "minio")  # pinned upstream images, never built here (licences)
+BINARY = ("toxiproxy",)  # FROM-scratch images of one pinned Go binary (ms5harness.cluster.node_images.CHART_IMAGES)
 
 
 def values() -> dict:
@@ -37,13 +38,27 @@ def values() -> dict:
 
 def test_every_built_image_has_its_dockerfile():
     images = values()["images"]
-    assert set(images) == {*BUILT_HERE, *UPSTREAM, "backend"}
+    assert set(images) == {*BUILT_HERE, *UPSTREAM, *BINARY, "backend"}
     for key in BUILT_HERE:
         assert (IMAGES / key / "Dockerfile").is_file(), key
         assert images[key]["repository"] == key and images[key]["registry"] == ""
     for key in UPSTREAM:
         assert images[key]["registry"] and re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", images[key]["tag"])
         assert not (IMAGES / key).exists(), f"{key} must not be built here"
+
+
+def test_binary_images_are_the_pinned_builds():
+    """The chart's tag of a binary image is the pinned version its image is built and tagged with."""
+    from ms5harness.cluster.build import COMPONENTS
+    from ms5harness.cluster.node_images import CHART_IMAGES
+
+    images = values()["images"]
+    assert sorted(i.key for i in CHART_IMAGES) == sorted(BINARY)
+    for image in CHART_IMAGES:
+        assert images[image.key] == {"registry": "", "repository": image.key, "tag": image.tag,
+                                     "pullPolicy": "IfNotPresent"}, image.key
+        assert not (IMAGES / image.key).exists(), f"{image.key} is built from its binary, not a Dockerfile"
+        assert any(image.binary in c.binaries and c.version == image.tag for c in COMPONENTS), image.key
 
 
 @pytest.mark.parametrize("key", BUILT_HERE)

@@ -31,3 +31,12 @@ def test_a_peer_in_another_namespace_is_not_the_source():
 def test_removing_the_last_peer_never_leaves_an_empty_from():
     narrowed = without_peer([{"from": [peer("backend")], "ports": [{"port": 5432}]}], "backend")
     assert narrowed == []  # an empty `from` would admit every pod
+
+
+def test_through_the_fault_proxy_only_the_rules_for_the_destinations_port_are_narrowed():
+    rules = [{"from": [peer("backend")], "ports": [{"protocol": "TCP", "port": 5432}]},
+             {"from": [peer("celery-worker")], "ports": [{"protocol": "TCP", "port": 5432}]},
+             {"from": [peer("backend")], "ports": [{"protocol": "TCP", "port": 6379}]},
+             {"from": [peer("prometheus")], "ports": [{"protocol": "TCP", "port": 8474}]}]
+    assert without_peer(rules, "backend", {5432}) == rules[1:]  # Redis through the proxy stays open
+    assert without_peer(rules, "backend", {6379}) == [rules[0], rules[1], rules[3]]

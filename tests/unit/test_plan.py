@@ -129,3 +129,15 @@ def test_durations(text, seconds):
 def test_bad_durations(text):
     with pytest.raises(plan.PlanError):
         plan.seconds(text, "x")
+
+
+def test_the_latency_experiments_are_planned_with_the_gates_their_hypothesis_states():
+    entries = {e.name: e for e in plan.load(None, SLOS).entries}
+    db, redis = entries["db-latency"], entries["redis-latency"]
+    assert (db.service, redis.service) == ("postgres", "redis")
+    assert db.load.fault == redis.load.fault == 60
+    # a silent database answers 503s, so only the backend's 10 s command timeout bounds the fault phase
+    assert {t.measure: t.bound for t in db.gates["fault"]} == {"p95": 10.5}
+    # a silent Redis costs 4 s per request (1 s timeout, one retry, two commands) and no failure
+    assert {t.measure: t.bound for t in redis.gates["fault"]} == {"availability": 0.95, "error_ratio": 0.05, "p95": 5.5}
+    assert db.recover_within == redis.recover_within == 120

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 
 from ms5harness import names
 from ms5harness.chaos import session
+from ms5harness.chaos.prometheus.probes import prometheus
 from ms5harness.kube.secrets import secret_value
 from ms5harness.kube.waits import WaitTimeout, poll
 
-__all__ = ["andon_event_round_trip", "write_availability", "seconds_until_ready", "report_backlog_drains"]
+__all__ = ["andon_event_round_trip", "write_availability", "seconds_until_ready", "report_backlog_drains",
+           "floor_requests"]
 
 DEFAULT_API_URL = "http://127.0.0.1:30080"  # nginx's NodePort on the embedded cluster
 REQUEST_SECONDS = 5  # one request of a floor terminal: longer than that is an outage to the floor
@@ -30,10 +35,11 @@ class FloorTerminal:
     """One operator terminal: logs in once (again while logins fail), raises Andon events and looks
     them up by their client reference. Every call is bounded by REQUEST_SECONDS."""
 
-    def __init__(self, configuration: dict | None):
+    def __init__(self, configuration: dict | None, timeout: float = REQUEST_SECONDS,
+                 transport: httpx.BaseTransport | None = None):
         kube, namespace = session.kube(configuration), session.namespace(configuration)
         self.password = secret_value(kube, namespace, names.ADMIN_PASSWORD_KEY)
-        self.api = httpx.Client(base_url=api_url(configuration), timeout=REQUEST_SECONDS)
+        self.api = httpx.Client(base_url=api_url(configuration), timeout=timeout, transport=transport)
         self.auth: dict | None = None
         self.line_id: str | None = None
 
@@ -110,12 +116,26 @@ class FloorTerminal:
                                          f"within {timeout:g}s, so their loss is unknown")
         return lost
 
+    def reads_dashboard(self) -> bool:
+        """The floor's summary screen: a Redis read-through cache in front of PostgreSQL."""
+        return self.logged_in() and self.api.get("/api/v1/dashboard/summary", headers=self.auth).status_code == 200
+
 
 def andon_event_round_trip(configuration: dict | None = None, secrets: dict | None = None) -> bool:
     """Raise an Andon event and read it back: the write path through API, Postgres primary and Redis."""
     with FloorTerminal(configuration) as terminal:
         ref = terminal.raise_event()
         return ref is not None and terminal.finds(ref)
+
+
+def paced(duration: float, interval: float) -> Iterator[float]:
+    """A beat every `interval` seconds for `duration` seconds: yields each beat's start (monotonic) and
+    waits out the rest of the interval after the caller's work."""
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        yield started
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
 def write_availability(duration: float = 90, interval: float = 1, configuration: dict | None = None,
@@ -127,10 +147,8 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
     acknowledged: list[str] = []
     outage_started: float | None = None
     longest = 0.0
-    deadline = time.monotonic() + duration
     with FloorTerminal(configuration) as terminal:
-        while time.monotonic() < deadline:
-            started = time.monotonic()
+        for started in paced(duration, interval):
             try:
                 ref = terminal.raise_event()
                 if ref:
@@ -145,7 +163,6 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
             elif not ok:
                 failures += 1
                 outage_started = started if outage_started is None else outage_started
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
         if outage_started is not None:
             longest = max(longest, time.monotonic() - outage_started)
         lost = terminal.lost(acknowledged)
@@ -198,4 +215,98 @@ def report_backlog_drains(count: int = 150, timeout: float = BACKLOG_DRAIN_SECON
     if unfinished or len(queued) < count or figures["failed"]:
         raise session.ActivityFailed(f"report backlog did not drain in {timeout:.0f}s: {figures}; "
                                      f"unfinished: {unfinished[:5]}")
+    return figures
+
+
+CLIENT_SECONDS = 30  # floor_requests' client: past every backend timeout, so a hung request shows as one
+# The API's requests as Prometheus counts them (ms5harness.slo's selector: probes and scrapes left out).
+SERVER_BUCKETS = 'http_request_duration_seconds_bucket{job="backend", handler!~"/health.*|/metrics"}'
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One request of the floor terminal: how long until its answer, and the status (None: no answer)."""
+    seconds: float
+    status: int | None
+
+
+class TimedTransport(httpx.HTTPTransport):
+    """Records every request's time to its response headers (the small JSON bodies come with them)."""
+
+    def __init__(self, timings: list[Timing]):
+        super().__init__()
+        self.timings = timings
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.monotonic()
+        try:
+            response = super().handle_request(request)
+        except httpx.HTTPError:
+            self.timings.append(Timing(time.monotonic() - started, None))
+            raise
+        self.timings.append(Timing(time.monotonic() - started, response.status_code))
+        return response
+
+
+def timing_figures(timings: list[Timing]) -> dict:
+    ordered = sorted(t.seconds for t in timings)
+
+    def rank(q: float) -> float | None:  # nearest rank, as ms5harness.slo.quantile
+        return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 3) if ordered else None
+
+    failed = [t for t in timings if t.status is None or t.status >= 500]
+    return {"requests": len(timings), "failures": len(failed),
+            "failure_ratio": round(len(failed) / len(timings), 4) if timings else None,
+            "answered_503": sum(t.status == 503 for t in timings),
+            "unanswered": sum(t.status is None for t in timings),
+            "p50": rank(0.5), "p95": rank(0.95), "slowest": round(ordered[-1], 3) if ordered else None}
+
+
+def breaches(figures: dict, p95_below: float | None, slowest_below: float | None, unanswered_at_most: int,
+             failure_ratio_at_most: float | None) -> list[str]:
+    """The bounds of floor_requests that its figures broke; a bound on no data is broken."""
+    broken = []
+    if not figures["requests"]:
+        broken.append("no request was made")
+    if figures["unanswered"] > unanswered_at_most:
+        broken.append(f"{figures['unanswered']} requests got no answer (at most {unanswered_at_most})")
+    checks = [("p95", p95_below), ("server_p95", p95_below), ("slowest", slowest_below)]
+    for key, bound in checks:
+        if bound is not None and (figures.get(key) is None or figures[key] >= bound):
+            broken.append(f"{key} {figures.get(key)} s (below {bound} s)")
+    if failure_ratio_at_most is not None and (figures["failure_ratio"] or 0) > failure_ratio_at_most:
+        broken.append(f"failure ratio {figures['failure_ratio']} (at most {failure_ratio_at_most})")
+    return broken
+
+
+def floor_requests(duration: float = 30, share: float = 1.0, interval: float = 1.0, p95_below: float | None = None,
+                   slowest_below: float | None = None, unanswered_at_most: int = 0,
+                   failure_ratio_at_most: float | None = None, configuration: dict | None = None,
+                   secrets: dict | None = None) -> dict:
+    """For `share` x `duration` seconds, every `interval` seconds, a floor terminal raises an Andon event,
+    reads it back and reads the dashboard summary (PostgreSQL and Redis), each request timed to its answer
+    with a client that waits CLIENT_SECONDS. Judged: no more than `unanswered_at_most` requests without an
+    answer (a 503 is an answer; a hang or a reset is not), the clients' p95 and, from Prometheus over the
+    same window, the backend's p95 below `p95_below`, no request slower than `slowest_below`, the failure
+    ratio at most `failure_ratio_at_most`. Fails naming every broken bound; the figures go to the journal."""
+    seconds = float(duration) * share
+    timings: list[Timing] = []
+    started = time.time()
+    with FloorTerminal(configuration, timeout=CLIENT_SECONDS, transport=TimedTransport(timings)) as terminal:
+        for _ in paced(seconds, interval):
+            try:
+                ref = terminal.raise_event()
+                if ref:
+                    terminal.finds(ref)
+                terminal.reads_dashboard()
+            except httpx.HTTPError:  # recorded by the transport: what we are counting
+                pass
+    figures = {"seconds": round(time.time() - started, 1), **timing_figures(timings)}
+    with prometheus(session.kube(configuration), session.namespace(configuration)) as prom:
+        window = max(time.time() - started, 3 * prom.scrape_interval())  # three scrapes show counter growth
+        server = prom.scalar(f"histogram_quantile(0.95, sum by (le) (increase({SERVER_BUCKETS}[{window:.0f}s])))")
+    figures["server_p95"] = None if server is None else round(server, 3)
+    broken = breaches(figures, p95_below, slowest_below, unanswered_at_most, failure_ratio_at_most)
+    if broken:
+        raise session.ActivityFailed(f"the floor's requests broke their bounds: {'; '.join(broken)}; {figures}")
     return figures

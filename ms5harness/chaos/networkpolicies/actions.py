@@ -9,6 +9,7 @@ from kubernetes import client
 
 from ms5harness import names
 from ms5harness.chaos import ledger, session
+from ms5harness.chaos.toxics import proxy as fault_proxy
 from ms5harness.kube.client import Kube
 
 __all__ = ["partition", "allow_all"]  # the activities; the undo functions are for the ledger
@@ -23,13 +24,15 @@ def selects(peer: dict, component: str) -> bool:
         ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(names.COMPONENT) == component
 
 
-def without_peer(rules: list[dict], component: str) -> list[dict]:
+def without_peer(rules: list[dict], component: str, ports: set[int] | None = None) -> list[dict]:
     """Ingress rules with every peer naming `component` removed; rules left without peers go too
-    (an empty `from` would admit everyone, the opposite of a partition)."""
+    (an empty `from` would admit everyone, the opposite of a partition). With `ports`, only rules
+    for those ports are narrowed (the fault proxy's port in front of one destination)."""
     kept = []
     for rule in rules:
         peers = rule.get("from")
-        if not peers:
+        rule_ports = {p.get("port") for p in rule.get("ports") or []}
+        if not peers or (ports is not None and not (rule_ports and rule_ports <= ports)):
             kept.append(rule)
             continue
         remaining = [p for p in peers if not selects(p, component)]
@@ -43,17 +46,26 @@ def partition(source: str, destination: str, configuration: dict | None = None,
     """Refuse `source` -> `destination` by removing the rules that admit it from the destination's
     policies; returns the policies changed (their specs are restored on rollback).
 
+    Where the fault proxy (chart: faultProxy) fronts the destination, the source's way through it is cut
+    too: its rules for the proxy's port in front of the destination (the proxy's other ports stay open).
+
     Open connections survive a policy change (policy engines accept established flows), so on
     a node where `conntrack` runs (the embedded cluster) they are cut as well.
     """
     kube, namespace = session.kube(configuration), session.namespace(configuration)
+    proxied = fault_proxy.fronted_ports(kube, namespace, destination)
     changed = []
     for policy in kube.networking.list_namespaced_network_policy(namespace).items:
         spec = kube.api.sanitize_for_serialization(policy.spec)
-        if (spec.get("podSelector", {}).get("matchLabels") or {}).get(names.COMPONENT) != destination:
+        selected = (spec.get("podSelector", {}).get("matchLabels") or {}).get(names.COMPONENT)
+        if selected == destination:
+            ports = None
+        elif selected == fault_proxy.COMPONENT and proxied:
+            ports = proxied
+        else:
             continue
         ingress = spec.get("ingress") or []
-        narrowed = without_peer(ingress, source)
+        narrowed = without_peer(ingress, source, ports)
         if narrowed == ingress:
             continue
         name = policy.metadata.name
@@ -65,18 +77,23 @@ def partition(source: str, destination: str, configuration: dict | None = None,
     if not changed:
         raise session.ActivityFailed(f"no NetworkPolicy in {namespace} admits {source} to {destination}")
     cut_open_connections(kube, namespace, source, destination)
+    for port in sorted(proxied):
+        cut_open_connections(kube, namespace, source, fault_proxy.COMPONENT, port)
     return changed
 
 
-def cut_open_connections(kube: Kube, namespace: str, source: str, destination: str) -> None:
+def cut_open_connections(kube: Kube, namespace: str, source: str, destination: str, port: int | None = None) -> None:
+    """Delete the node's conntrack entries from the source's pods to the destination's (on one port if given)."""
     if shutil.which("conntrack") is None:
         return
     ips = {c: [p.status.pod_ip for p in kube.core.list_namespaced_pod(
         namespace, label_selector=names.component_selector(c)).items if p.status.pod_ip]
         for c in (source, destination)}
+    direct, via_service = (["-p", "tcp", "--dport", str(port)], ["-p", "tcp", "--reply-port-src", str(port)]) \
+        if port else ([], [])
     for src in ips[source]:
         for dst in ips[destination]:  # direct to the pod, and through a Service address (DNAT to the pod)
-            for match in (["-d", dst], ["--reply-src", dst]):
+            for match in (["-d", dst, *direct], ["--reply-src", dst, *via_service]):
                 subprocess.run(["conntrack", "-D", "-s", src, *match], capture_output=True, timeout=CONNTRACK_SECONDS)
 
 

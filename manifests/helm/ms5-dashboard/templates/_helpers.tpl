@@ -394,6 +394,12 @@ of the per-workload cost rules. Returns YAML; use with fromYamlArray.
   pool: {{ $v.alertmanager.nodePool }}
   containers:
     alertmanager: {{ $v.alertmanager.resources | toJson }}
+{{- if $v.faultProxy.enabled }}
+- component: fault-proxy
+  pool: {{ $v.faultProxy.nodePool }}
+  containers:
+    toxiproxy: {{ $v.faultProxy.resources | toJson }}
+{{- end }}
 {{- if $v.alertWebhook.enabled }}
 - component: alert-webhook
   pool: {{ $v.alertWebhook.nodePool }}

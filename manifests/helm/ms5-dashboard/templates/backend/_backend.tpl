@@ -9,7 +9,7 @@ envFrom:
       name: {{ include "ms5.componentName" (dict "ctx" . "component" "config") }}
 {{- end -}}
 
-{{/* (dict "ctx" $ ["extra" <YAML list of more env entries>]). */}}
+{{/* (dict "ctx" $ ["extra" <YAML list of more env entries>] ["direct" true: never through the fault proxy]). */}}
 {{- define "ms5.backend.env" -}}
 {{- $ctx := .ctx -}}
 env:
@@ -17,7 +17,7 @@ env:
   {{- include "ms5.secretEnv" (dict "ctx" $ctx "name" "ADMIN_PASSWORD") | nindent 2 }}
   {{- include "ms5.secretEnv" (dict "ctx" $ctx "name" "POSTGRES_PASSWORD") | nindent 2 }}
   - name: DATABASE_URL
-    value: {{ printf "postgresql+asyncpg://%s:$(POSTGRES_PASSWORD)@%s:5432/%s" $ctx.Values.postgres.username (include "ms5.postgresHost" $ctx) $ctx.Values.postgres.database | quote }}
+    value: {{ printf "postgresql+asyncpg://%s:$(POSTGRES_PASSWORD)@%s:5432/%s" $ctx.Values.postgres.username (include "ms5.faultProxy.postgresHost" (dict "ctx" $ctx "direct" .direct)) $ctx.Values.postgres.database | quote }}
   {{- include "ms5.secretEnv" (dict "ctx" $ctx "name" "REDIS_PASSWORD") | nindent 2 }}
   {{- include "ms5.secretEnv" (dict "ctx" $ctx "name" "MINIO_ACCESS_KEY") | nindent 2 }}
   {{- include "ms5.secretEnv" (dict "ctx" $ctx "name" "MINIO_SECRET_KEY") | nindent 2 }}
