@@ -28,6 +28,7 @@ from ms5harness.load import pods as load_pods
 from ms5harness.verify.stack import Stack, container_port
 
 POD_START_SECONDS = 360  # every load pod running: pulled from the registry, on a node scaled up for it (AKS)
+CONNECTED_SECONDS = 90  # from every pod running to the master starting the run: its workers connect in seconds
 WORKERS_EXIT_SECONDS = 60  # the workers exit once their master has quit
 DELETE_SECONDS = 60  # every load pod gone after the delete
 MASTER_MARGIN_SECONDS = 30  # beyond the master's deadline, for its kubelet to end it and report
@@ -218,6 +219,23 @@ class DistributedRun:
         self.wait(f"{len(expected)} load pods running", lambda: load_pods_now(self.kube, self.namespace), started,
                   POD_START_SECONDS, f"see the pods' logs in {self.out_dir} and the namespace's events")
 
+    def pod_log(self, pod: str) -> str:
+        response = self.kube.core.read_namespaced_pod_log(pod, self.namespace, container="main",
+                                                          _preload_content=False, _request_timeout=LOG_SECONDS)
+        return response.data.decode(errors="replace")  # raw: the client would parse a log that is JSON
+
+    def wait_connected(self, plan: load_pods.Plan) -> None:
+        """The master has its workers and starts the run (a policy or DNS that keeps them apart shows here,
+        with the master's last line, not only when it gives up after load_pods.CONNECT_SECONDS)."""
+        try:
+            waits.poll(f"{plan.workers} workers connected to the Locust master", lambda: self.pod_log(names.LOAD_MASTER),
+                       lambda log: load_pods.RUN_STARTED in log, CONNECTED_SECONDS, POLL_SECONDS,
+                       summary=lambda log: (log.strip().splitlines() or ["an empty log"])[-1])
+        except waits.WaitTimeout as err:
+            raise HarnessError(str(err), f"the policies {names.load_object_name('*')} or DNS keep the workers from "
+                                         f"{names.LOAD_MASTER}:{names.LOAD_MASTER_PORT}; see the logs in "
+                                         f"{self.out_dir}") from None
+
     def wait_finished(self, plan: load_pods.Plan) -> None:
         """The master's run, stop and exit; then every worker's exit."""
         master = self.wait("the Locust master finished",
@@ -239,10 +257,8 @@ class DistributedRun:
         logs = {}
         for pod in [names.LOAD_MASTER, *plan.worker_names()]:
             try:
-                response = self.kube.core.read_namespaced_pod_log(pod, self.namespace, container="main",
-                                                                  _preload_content=False, _request_timeout=LOG_SECONDS)
-                logs[pod] = response.data.decode(errors="replace")  # raw: the client would parse a log that is JSON
-            except (client.ApiException, OSError) as err:
+                logs[pod] = self.pod_log(pod)
+            except Exception as err:  # noqa: BLE001 (evidence is best effort: an unreadable log must not stop the cleanup)
                 logs[pod] = ""
                 self.log_path(pod).write_text(f"(no log: {err})\n")
                 continue
@@ -262,18 +278,26 @@ class DistributedRun:
                 echo(f"load: {plan.users} users on {plan.workers} Locust workers in {self.namespace} for at most "
                      f"{plan.seconds}s against {plan.entry.url} ({plan.image})")
                 self.wait_started(plan)
+                self.wait_connected(plan)
+                echo(f"load: {plan.workers} workers connected, the run started")
                 self.wait_finished(plan)
             finished = True
         finally:
             with deferred_interrupts():
-                logs = self.keep_logs(plan)
                 try:
-                    remove(self.kube, self.namespace)
-                except HarnessError as err:
-                    if finished:
-                        raise
-                    echo(f"load: the cleanup failed too: {err.one_line()}")
+                    logs = self.keep_logs(plan)
+                finally:
+                    self.clean(finished, echo)
         return self.result(plan, logs)
+
+    def clean(self, finished: bool, echo) -> None:
+        """Remove everything; after a failure, a cleanup that fails too is said, and the first failure raised."""
+        try:
+            remove(self.kube, self.namespace)
+        except HarnessError as err:
+            if finished:
+                raise
+            echo(f"load: the cleanup failed too: {err.one_line()}")
 
     def result(self, plan: load_pods.Plan, logs: dict[str, str]) -> LoadResult:
         totals = load_pods.master_totals(logs[names.LOAD_MASTER])

@@ -35,6 +35,7 @@ WORKER_EXIT_SECONDS = 60  # a worker outlives its master's deadline by this much
 MASTER_RESOURCES = {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 WORKER_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "384Mi"}}
 PASSWORD_ENV = "MS5H_ADMIN_PASSWORD"  # the locustfile reads the admin password from here
+RUN_STARTED = "Run time limit set to"  # the master's log line once every worker is there and the users spawn
 LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+\] ")  # one of Locust's own log lines
 
 

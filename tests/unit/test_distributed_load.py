@@ -262,6 +262,7 @@ def test_a_run_that_fails_or_is_interrupted_keeps_the_logs_and_removes_everythin
     monkeypatch.setattr(run, "plan", plan)
     monkeypatch.setattr(run, "create", lambda _plan: calls.append("create"))
     monkeypatch.setattr(run, "wait_started", lambda _plan: calls.append("wait"))
+    monkeypatch.setattr(run, "wait_connected", lambda _plan: None)
 
     def fail(_plan):
         raise failure
@@ -383,7 +384,7 @@ def test_the_workers_logs_merged_hold_exactly_the_masters_total():
         server.shutdown()
     totals = load_pods.master_totals(logs[0])
     merged = [line for log in logs[1:] for line in load_pods.request_lines(log)]
-    assert totals is not None, logs[0][-2000:]
+    assert totals is not None and load_pods.RUN_STARTED in logs[0], logs[0][-2000:]
     assert all(load_pods.request_lines(log) for log in logs[1:]), "a worker made no request"
     assert totals[0] == len(merged) > 0, f"master {totals}, workers logged {len(merged)}"
     assert procs[0].returncode == 0, logs[0][-2000:]
