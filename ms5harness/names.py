@@ -57,9 +57,14 @@ def load_selector() -> str:
     return f"{LOAD}=true"
 
 
+def load_object_labels() -> dict[str, str]:
+    """The labels of everything a distributed load run creates: the harness's, and the load's."""
+    return {MANAGED_BY: HARNESS, LOAD: "true"}
+
+
 def load_labels(role: str) -> dict[str, str]:
     """The labels of a load pod of one role (master or worker)."""
-    return {LOAD: "true", LOAD_ROLE: role}
+    return {**load_object_labels(), LOAD_ROLE: role}
 
 
 def load_object_name(part: str) -> str:

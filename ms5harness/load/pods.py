@@ -91,7 +91,7 @@ def policies(plan: Plan) -> list[dict]:
     master, workers = names.load_labels("master"), names.load_labels("worker")
     dns = {"to": [pods_of(plan.dns["podLabels"], plan.dns["namespace"])],
            "ports": [{"protocol": proto, "port": port} for port in plan.dns["ports"] for proto in ("UDP", "TCP")]}
-    labels = {names.LOAD: "true"}
+    labels = names.load_object_labels()
     found = [
         objects.network_policy(names.load_object_name("workers"), workers, ingress=[], labels=labels, egress=[
             {"to": [pods_of(plan.entry.pods)], "ports": [tcp(plan.entry.port)]},
@@ -151,7 +151,7 @@ def worker_pods(plan: Plan) -> list[dict]:
 
 def master_service() -> dict:
     return objects.service(names.LOAD_MASTER, names.load_labels("master"), names.LOAD_MASTER_PORT,
-                           names.LOAD_MASTER_PORT, port_name="locust", labels={names.LOAD: "true"})
+                           names.LOAD_MASTER_PORT, port_name="locust", labels=names.load_object_labels())
 
 
 def manifests(plan: Plan) -> list[dict]:

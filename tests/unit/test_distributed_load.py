@@ -86,6 +86,7 @@ def test_everything_is_labelled_as_the_load_and_nothing_as_the_release():
     objs = load_pods.manifests(plan(workers=3))
     assert [o["kind"] for o in objs] == ["NetworkPolicy"] * 3 + ["Service"] + ["Pod"] * 4
     assert all(o["metadata"]["labels"][names.LOAD] == "true" for o in objs)
+    assert all(o["metadata"]["labels"][names.MANAGED_BY] == names.HARNESS for o in objs)
     assert not any(names.INSTANCE in o["metadata"]["labels"] for o in objs)  # never one of the release's pods
     pod_names = [o["metadata"]["name"] for o in objs if o["kind"] == "Pod"]
     assert pod_names == [names.LOAD_MASTER, *plan(workers=3).worker_names()] and len(set(pod_names)) == 4
