@@ -1,17 +1,22 @@
 """The factory floor as load: supervisors watching dashboards and OEE, operators raising Andon events.
 
-Run by `ms5harness load` (headless, bounded users and duration, against the stack's entry point
-only). The admin password comes from MS5H_ADMIN_PASSWORD, never from the command line.
+Run by `ms5harness load` (bounded users and duration, against the stack's entry point only): on
+this machine, or as Locust's master and workers in pods of the image images/locust (`--workers N`).
+The admin password comes from MS5H_ADMIN_PASSWORD, never from the command line.
 """
 
 import os
+import sys
 import uuid
 
 from locust import HttpUser, between, events, task
 
-from ms5harness.names import LOGIN_PATH, login  # a module of constants: nothing else of the harness loads
+# a module of constants: nothing else of the harness loads (the image holds only it)
+from ms5harness.names import LOGIN_PATH, REQUEST_LINE_PREFIX, REQUEST_LOG_STDOUT, login
 
-REQUEST_LOG = os.environ.get("MS5H_REQUEST_LOG")  # one CSV line per request: the harness's client-side figures
+# One CSV line per request, the harness's client-side figures: into this file, or with "-" onto
+# stdout, each line prefixed, where a worker pod's log carries them to the harness.
+REQUEST_LOG = os.environ.get("MS5H_REQUEST_LOG")
 
 
 @events.init.add_listener
@@ -20,13 +25,18 @@ def record_every_request(environment, **_kwargs) -> None:
     started, how long it took, whether it failed (ms5harness.slo.Sample)."""
     if not REQUEST_LOG:
         return
-    log = open(REQUEST_LOG, "a", buffering=1)  # noqa: SIM115 (open for the whole run; closed on exit)
+    if REQUEST_LOG == REQUEST_LOG_STDOUT:
+        log, prefix = sys.stdout, REQUEST_LINE_PREFIX  # the same stream object as Locust's own prints
+    else:
+        log, prefix = open(REQUEST_LOG, "a", buffering=1), ""  # noqa: SIM115 (open for the whole run; closed on exit)
+        environment.events.quitting.add_listener(lambda **_kw: log.close())
 
     def write(request_type, name, response_time, response_length, exception=None, start_time=None, **_kw) -> None:
-        log.write(f"{start_time or 0:.3f},{(response_time or 0) / 1000:.4f},{int(exception is not None)},{name}\n")
+        # one write of a whole line, flushed: nothing interleaves with it, and none is lost at exit
+        log.write(f"{prefix}{start_time or 0:.3f},{(response_time or 0) / 1000:.4f},{int(exception is not None)},{name}\n")
+        log.flush()
 
     environment.events.request.add_listener(write)
-    environment.events.quitting.add_listener(lambda **_kw: log.close())
 
 
 class FloorUser(HttpUser):

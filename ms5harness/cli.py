@@ -140,12 +140,22 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from ms5harness import load, paths
     from ms5harness import target as target_mod
+    from ms5harness.load import distributed
     from ms5harness.verify.stack import Stack
 
+    if args.workers is not None:
+        distributed.check_counts(args.workers, args.users)
+    elif args.image or args.node_pool:
+        raise HarnessError(f"{'--image' if args.image else '--node-pool'} is for the load pods of a distributed run",
+                           "add --workers N, or leave it out")
     stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
     out = paths.reports_dir() / time.strftime("load-%Y%m%dT%H%M%SZ", time.gmtime())
     try:
-        result = load.run(stack, out, args.users, args.spawn_rate, args.duration)
+        if args.workers is None:
+            result = load.run(stack, out, args.users, args.spawn_rate, args.duration)
+        else:
+            result = distributed.run(stack, out, args.workers, args.users, args.spawn_rate, args.duration,
+                                     args.image, args.node_pool or distributed.DEFAULT_NODE_POOL)
     finally:
         stack.close()
     print("\n".join(result.lines()))
@@ -217,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--users", type=int, default=10)
     load.add_argument("--spawn-rate", type=float, default=5)
     load.add_argument("--duration", type=int, default=60, help="seconds of load (Locust stops the users)")
+    load.add_argument("--workers", type=int, metavar="N",
+                      help="run Locust distributed: a master and N workers as pods in the target cluster "
+                           "(default: Locust on this machine)")
+    load.add_argument("--image", metavar="REF",
+                      help="the load pods' image (default: images/locust by its content tag, built and imported "
+                           "on the embedded cluster, else from the profile's registry: docs/aks.md)")
+    load.add_argument("--node-pool", metavar="POOL",
+                      help="the chart's node pool the load pods run on (its nodePools; default: spot)")
     load.set_defaults(func=cmd_load)
 
     res = sub.add_parser("resilience", help="the resilience plan against the deployed stack: scores and report")

@@ -3,7 +3,8 @@
 The chart (manifests/helm/ms5-dashboard) names every object `<release>-<component>` and labels it
 with its component and release instance; deploy, the suites and the chaos activities find pods,
 Services and ServiceAccounts by these. The login is the backend's admin user, whose password the
-release generates into its Secret (key ADMIN_PASSWORD).
+release generates into its Secret (key ADMIN_PASSWORD). The harness's own load pods (`ms5harness load
+--workers N`) are not the release's: they carry the LOAD label, never the release's, and are found by it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ DNS_POLICY_COMPONENT = "allow-dns"  # the NetworkPolicy (ms5-allow-dns) that let
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_KEY = "ADMIN_PASSWORD"
 LOGIN_PATH = "/api/v1/auth/login"
+
+# The locustfile's request log (loadtests/locustfile.py): a file, or on stdout with a prefix per line
+# (a pod's log), "started,seconds,failed,name" each.
+REQUEST_LOG_STDOUT = "-"
+REQUEST_LINE_PREFIX = "ms5h-request,"
+
+LOAD = "ms5harness/load"  # on every object a distributed load run creates; leftovers are found by it
+LOAD_ROLE = "ms5harness/load-role"  # "master" or "worker"
+LOAD_MASTER = "ms5h-load-master"  # the Locust master's Pod and the Service its workers reach it by
+LOAD_MASTER_PORT = 5557  # Locust's master port (its default)
 
 
 def release_selector() -> str:
@@ -39,3 +50,23 @@ def object_name(component: str) -> str:
 def login(password: str) -> dict:
     """The body of the admin's login (POST LOGIN_PATH)."""
     return {"username": ADMIN_USERNAME, "password": password}
+
+
+def load_selector() -> str:
+    """Everything a distributed load run created."""
+    return f"{LOAD}=true"
+
+
+def load_object_labels() -> dict[str, str]:
+    """The labels of everything a distributed load run creates: the harness's, and the load's."""
+    return {MANAGED_BY: HARNESS, LOAD: "true"}
+
+
+def load_labels(role: str) -> dict[str, str]:
+    """The labels of a load pod of one role (master or worker)."""
+    return {**load_object_labels(), LOAD_ROLE: role}
+
+
+def load_object_name(part: str) -> str:
+    """Names of the load run's objects: ms5h-load-<part> (ms5h-load-worker-0, ms5h-load-entry, ...)."""
+    return f"ms5h-load-{part}"

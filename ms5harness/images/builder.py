@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ms5harness import paths, tools
 from ms5harness.errors import HarnessError
@@ -75,16 +78,33 @@ def ensure_base_image(log: Path) -> None:
         subprocess.run([*bah, "rm", container], capture_output=True)
 
 
+@contextmanager
+def build_context(image: DockerfileImage) -> Iterator[Path]:
+    """The directory buildah builds from: the image's own, or a copy of it with the repository files
+    the catalog adds (catalog.REPO_FILES) at their relative paths."""
+    if not image.extra_files:
+        yield image.context
+        return
+    with tempfile.TemporaryDirectory(prefix=f"ms5h-context-{image.key}-") as tmp:
+        context = Path(tmp) / image.key
+        shutil.copytree(image.context, context, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for name, source in image.extra_files.items():
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, context / name)
+        yield context
+
+
 def build_dockerfile_image(image: DockerfileImage, log: Path) -> None:
     if has_image(image.ref):
         return
     ensure_base_image(log)
-    cmd = [*buildah_cmd(), "bud", "--pull=never", "--isolation", "chroot", "--layers=false",
-           "-f", str(image.dockerfile), "-t", image.ref]
-    if CA_BUNDLE.exists():
-        # pip inside a build reaches PyPI only with this machine's CA bundle
-        cmd += ["-v", "/etc/ssl/certs:/etc/ssl/certs:ro", "--build-arg", f"PIP_CERT={CA_BUNDLE}"]
-    _run([*cmd, str(image.context)], f"building image {image.key}", log)
+    with build_context(image) as context:
+        cmd = [*buildah_cmd(), "bud", "--pull=never", "--isolation", "chroot", "--layers=false",
+               "-f", str(context / "Dockerfile"), "-t", image.ref]
+        if CA_BUNDLE.exists():
+            # pip inside a build reaches PyPI only with this machine's CA bundle
+            cmd += ["-v", "/etc/ssl/certs:/etc/ssl/certs:ro", "--build-arg", f"PIP_CERT={CA_BUNDLE}"]
+        _run([*cmd, str(context)], f"building image {image.key}", log)
 
 
 def build_binary_image(image: BinaryImage, log: Path) -> None:

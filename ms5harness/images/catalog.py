@@ -3,7 +3,9 @@
 Project images come from Dockerfiles (images/<key>/Dockerfile and
 backend/Dockerfile): the same files serve a registry build for AKS. Their tag is
 a hash of the build context, so an unchanged image is never rebuilt and a
-redeploy without changes is a no-op. A BinaryImage wraps one built command (the embedded
+redeploy without changes is a no-op. An image may take files from elsewhere in
+the repository into its context (REPO_FILES: the load image's locustfile); they
+count in its hash like its own. A BinaryImage wraps one built command (the embedded
 cluster's own images, ms5harness.cluster.node_images).
 """
 
@@ -18,20 +20,30 @@ from ms5harness import paths
 REGISTRY = "localhost/ms5"
 BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
 IGNORED_PARTS = {"__pycache__", ".pytest_cache", "tests", "bench", ".venv"}
+# Files of the repository an image's build context also holds, at the same relative path.
+REPO_FILES: dict[str, tuple[str, ...]] = {
+    "locust": ("loadtests/locustfile.py", "ms5harness/__init__.py", "ms5harness/names.py"),
+}
 
 
 @dataclass(frozen=True)
 class DockerfileImage:
     key: str  # values key in the chart (images.<key>) and repository name
     context: Path
+    repo: Path = paths.REPO_ROOT  # where REPO_FILES are taken from
 
     @property
     def dockerfile(self) -> Path:
         return self.context / "Dockerfile"
 
     @property
+    def extra_files(self) -> dict[str, Path]:
+        """The repository's files this image's context holds besides its own directory, by path in the context."""
+        return {name: self.repo / name for name in REPO_FILES.get(self.key, ())}
+
+    @property
     def tag(self) -> str:
-        return context_hash(self.context)
+        return context_hash(self.context, self.extra_files)
 
     @property
     def ref(self) -> str:
@@ -60,16 +72,19 @@ def context_files(context: Path) -> list[Path]:
     )
 
 
-def context_hash(context: Path) -> str:
+def context_hash(context: Path, extra: dict[str, Path] | None = None) -> str:
+    """A hash of every file of the build context: the directory's own, and `extra` (name in the context: file)."""
+    files = {str(path.relative_to(context)): path for path in context_files(context)}
+    files.update(extra or {})
     digest = hashlib.sha256()
-    for path in context_files(context):
-        digest.update(str(path.relative_to(context)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for name in sorted(files, key=Path):  # in path order, as the tags have always been computed
+        digest.update(name.encode() + b"\0")
+        digest.update(files[name].read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 
 def project_images(repo: Path = paths.REPO_ROOT) -> list[DockerfileImage]:
-    found = [DockerfileImage(d.parent.name, d.parent) for d in sorted((repo / "images").glob("*/Dockerfile"))]
+    found = [DockerfileImage(d.parent.name, d.parent, repo) for d in sorted((repo / "images").glob("*/Dockerfile"))]
     if (repo / "backend" / "Dockerfile").exists():
-        found.insert(0, DockerfileImage("backend", repo / "backend"))
+        found.insert(0, DockerfileImage("backend", repo / "backend", repo))
     return found

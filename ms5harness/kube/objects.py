@@ -6,7 +6,9 @@ in the MS5 namespace, in scratch namespaces and on AKS.
 
 from __future__ import annotations
 
-PROBE_USER = 10001  # the toolbox image's unprivileged user
+import copy
+
+PROBE_USER = 10001  # the toolbox image's unprivileged user (and the load image's)
 
 
 def restricted_container() -> dict:
@@ -36,17 +38,17 @@ PROBE_RESOURCES = {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu"
 
 
 def pod_spec(image: str, command: list[str] | None = None, port: int | None = None,
-             privileged: bool = False, resources: dict | None = None) -> dict:
+             privileged: bool = False, resources: dict | None = None, port_name: str = "http") -> dict:
     container: dict = {
         "name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
-        "resources": resources or PROBE_RESOURCES,
+        "resources": copy.deepcopy(resources or PROBE_RESOURCES),
         "securityContext": {"privileged": True} if privileged else restricted_container(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     if command:
         container["command"] = command
     if port:
-        container["ports"] = [{"name": "http", "containerPort": port}]
+        container["ports"] = [{"name": port_name, "containerPort": port}]
         container["readinessProbe"] = {"tcpSocket": {"port": port}, "periodSeconds": 1}
     return {
         "automountServiceAccountToken": False,
@@ -72,14 +74,20 @@ def deployment(name: str, image: str, replicas: int = 1, **spec_args) -> dict:
     }
 
 
-def service(name: str, selector: dict, port: int, target_port: int | str, node_port: bool = False) -> dict:
-    spec: dict = {"selector": selector, "ports": [{"name": "http", "port": port, "targetPort": target_port}]}
+def metadata(name: str, labels: dict | None) -> dict:
+    return {"name": name, "labels": labels} if labels else {"name": name}
+
+
+def service(name: str, selector: dict, port: int, target_port: int | str, node_port: bool = False,
+            port_name: str = "http", labels: dict | None = None) -> dict:
+    spec: dict = {"selector": selector, "ports": [{"name": port_name, "port": port, "targetPort": target_port}]}
     if node_port:
         spec["type"] = "NodePort"
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(name, labels), "spec": spec}
 
 
-def network_policy(name: str, pod_selector: dict, ingress: list | None = None, egress: list | None = None) -> dict:
+def network_policy(name: str, pod_selector: dict, ingress: list | None = None, egress: list | None = None,
+                   labels: dict | None = None) -> dict:
     """A policy for the given directions; an empty rule list means deny everything in that direction."""
     types, spec = [], {"podSelector": {"matchLabels": pod_selector} if pod_selector else {}}
     if ingress is not None:
@@ -89,4 +97,5 @@ def network_policy(name: str, pod_selector: dict, ingress: list | None = None, e
         types.append("Egress")
         spec["egress"] = egress
     spec["policyTypes"] = types
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name}, "spec": spec}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata(name, labels),
+            "spec": spec}

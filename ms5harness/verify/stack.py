@@ -93,10 +93,15 @@ class Stack:
             self.forwards[service] = Forward(self.kube, self.namespace, pod.metadata.name, container_port(pod, port))
         return f"http://127.0.0.1:{self.forwards[service].local_port}"
 
+    def project_image(self, key: str) -> str:
+        """One of the project's images (images/<key>), where this cluster's pods can run it: built and
+        imported on the embedded node, else in the profile's registry (pushed there, docs/aks.md)."""
+        (image,) = [i for i in project_images() if i.key == key]
+        return self.target.ensure_image(image, chart.image_registry(self.profile))
+
     def toolbox_image(self) -> str:
-        """The harness's probe image, where this cluster's pods can run it."""
-        (toolbox,) = [i for i in project_images() if i.key == "toolbox"]
-        return self.target.ensure_image(toolbox, chart.image_registry(self.profile))
+        """The harness's probe image."""
+        return self.project_image("toolbox")
 
     def close(self) -> None:
         for forward in self.forwards.values():

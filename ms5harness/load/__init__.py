@@ -3,6 +3,10 @@
 Locust's request log says what the clients saw (every request, exact percentiles); Prometheus
 says what the backend counted over exactly the run's window. A run passes when the objectives
 hold on both sides and the backend counted the clients' successful requests.
+
+Locust runs on this machine (`LoadRun`, here) or as its master and workers in pods of the target
+cluster (`ms5harness.load.distributed`); both hand their requests to `judge`, and both return a
+`LoadResult`.
 """
 
 from __future__ import annotations
@@ -35,15 +39,18 @@ def ramp_seconds(users: int, spawn_rate: float) -> float:
     return users / spawn_rate + RAMP_SETTLE_SECONDS
 
 
-def read_samples(request_log: Path) -> list[slo.Sample]:
-    """The clients' requests from the locustfile's log (see loadtests/locustfile.py)."""
-    if not request_log.exists():
-        return []
+def parse_samples(lines: list[str]) -> list[slo.Sample]:
+    """Requests from lines of the locustfile's log, "started,seconds,failed,name" (loadtests/locustfile.py)."""
     samples = []
-    for line in request_log.read_text().splitlines():
+    for line in lines:
         started, seconds, failed, _name = line.split(",", 3)
         samples.append(slo.Sample(float(started), float(seconds), failed == "1"))
     return samples
+
+
+def read_samples(request_log: Path) -> list[slo.Sample]:
+    """The clients' requests from the locustfile's log file."""
+    return parse_samples(request_log.read_text().splitlines()) if request_log.exists() else []
 
 
 @dataclass
@@ -54,6 +61,9 @@ class LoadResult:
     client_failures: int
     prometheus_requests: float | None
     verdicts: list[slo.Verdict] = field(default_factory=list)
+    workers: int = 0  # Locust's workers in the cluster; 0: Locust ran on this machine
+    logged_requests: int | None = None  # distributed: every request in the workers' logs, merged
+    master_requests: int | None = None  # distributed: the Locust master's own total of the same requests
 
     @property
     def client_failure_ratio(self) -> float:
@@ -66,14 +76,40 @@ class LoadResult:
         return self.prometheus_requests is not None and self.prometheus_requests >= COUNTED_SHARE * successes
 
     @property
+    def merged(self) -> bool:
+        """The workers' logs hold every request the master counted, and no other (true of a local run)."""
+        return self.logged_requests == self.master_requests
+
+    @property
     def passed(self) -> bool:
-        return self.client_requests > 0 and bool(self.verdicts) and all(v.met for v in self.verdicts) and self.counted
+        return (self.client_requests > 0 and bool(self.verdicts) and all(v.met for v in self.verdicts)
+                and self.counted and self.merged)
 
     def lines(self) -> list[str]:
-        return [v.line() for v in self.verdicts] + [
+        lines = [v.line() for v in self.verdicts] + [
             f"clients: {self.client_requests} requests, {self.client_failures} failed "
             f"({self.client_failure_ratio:.2%}); Prometheus counted {self.prometheus_requests or 0:.0f}"
             f"{'' if self.counted else ' (too few: the verdicts would describe other traffic)'}"]
+        if self.workers:
+            lines.append(f"{self.workers} workers logged {self.logged_requests} requests, the Locust master counted "
+                         f"{self.master_requests}{'' if self.merged else ' (they differ: a log is incomplete)'}")
+        return lines
+
+
+def judge(stack: Stack, samples: list[slo.Sample], start: float, ended: float, users: int, out_dir: Path,
+          **distributed) -> LoadResult:
+    """The run's window [start, ended] from both sides, once Prometheus has scraped past its end: the
+    clients' requests and the backend's counters, against the profile's objectives. Written to slo.json."""
+    time.sleep(max(0.0, ended + SCRAPE_SETTLE_SECONDS - time.time()))
+    objectives = objectives_mod.load(stack.profile)
+    clients = slo.sample_figures(samples, start, ended + STOP_GRACE_SECONDS + 1)
+    server = slo.Server(stack.url("prometheus")).figures(start, ended + SCRAPE_SETTLE_SECONDS,
+                                                         objectives_mod.scrape_seconds(stack.profile))
+    result = LoadResult(users, round(ended - start, 1), int(clients.requests), int(clients.failures), server.requests,
+                        slo.verdicts(clients, objectives, "clients") + slo.verdicts(server, objectives, "server"),
+                        **distributed)
+    (out_dir / "slo.json").write_text(json.dumps({**asdict(result), "passed": result.passed}, indent=2))
+    return result
 
 
 class LoadRun:
@@ -128,23 +164,13 @@ class LoadRun:
             raise HarnessError("the load made no request", f"see {self.out_dir / 'locust.log'}")
         return samples
 
-    def wait(self, profile: str = "local") -> LoadResult:
+    def wait(self) -> LoadResult:
         """Wait for the end of the run, let Prometheus scrape, and judge the whole window from both sides."""
         samples = self.finish()
-        time.sleep(SCRAPE_SETTLE_SECONDS)
-        objectives = objectives_mod.load(profile)
-        start, end = self.judged_from, self.ended + STOP_GRACE_SECONDS
-        clients = slo.sample_figures(samples, start, end + 1)
-        server = slo.Server(self.stack.url("prometheus")).figures(start, self.ended + SCRAPE_SETTLE_SECONDS,
-                                                                  objectives_mod.scrape_seconds(profile))
-        result = LoadResult(self.users, round(self.ended - start, 1), int(clients.requests),
-                            int(clients.failures), server.requests,
-                            slo.verdicts(clients, objectives, "clients") + slo.verdicts(server, objectives, "server"))
-        (self.out_dir / "slo.json").write_text(json.dumps({**asdict(result), "passed": result.passed}, indent=2))
-        return result
+        return judge(self.stack, samples, self.judged_from, self.ended, self.users, self.out_dir)
 
 
 def run(stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60,
         echo=print) -> LoadResult:
     """Drive `users` floor users for `seconds` (bounded: Locust stops them), then judge the window."""
-    return LoadRun(stack, out_dir, users, spawn_rate, seconds).start(echo).wait(stack.profile)
+    return LoadRun(stack, out_dir, users, spawn_rate, seconds).start(echo).wait()
