@@ -138,6 +138,6 @@ def test_the_latency_experiments_are_planned_with_the_gates_their_hypothesis_sta
     assert db.load.fault == redis.load.fault == 60
     # a silent database answers 503s, so only the backend's 10 s command timeout bounds the fault phase
     assert {t.measure: t.bound for t in db.gates["fault"]} == {"p95": 10.5}
-    # a silent Redis costs 4 s per request (1 s timeout, one retry, two commands) and no failure
-    assert {t.measure: t.bound for t in redis.gates["fault"]} == {"availability": 0.95, "error_ratio": 0.05, "p95": 5.5}
+    # a silent Redis costs 4 s per request (1 s timeout, one retry, two commands); some requests fail
+    assert {t.measure: t.bound for t in redis.gates["fault"]} == {"p95": 5.5}
     assert db.recover_within == redis.recover_within == 120
