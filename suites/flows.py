@@ -27,9 +27,10 @@ ALLOWED = {
     ("fault-proxy", "postgres", 5432), ("fault-proxy", "redis", 6379), ("prometheus", "fault-proxy", 8474),
 }
 
-# Components whose pods live long enough to probe from (Jobs and CronJobs are not sources here).
+# Components whose pods live long enough to probe from (Jobs and CronJobs are not sources here). The fault
+# proxy is a destination only: its image holds one static binary, nothing to probe from.
 SOURCES = ("nginx", "backend", "celery-worker", "celery-beat", "flower", "postgres", "redis",
-           "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio", "fault-proxy")
+           "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio")
 # One port per destination for the "everything else is refused" half of the matrix.
 DESTINATIONS = {"backend": 8000, "flower": 5555, "postgres": 5432, "redis": 6379, "redis-sentinel": 26379,
                 "minio": 9000, "prometheus": 9090, "alertmanager": 9093, "alert-webhook": 8080,

@@ -26,8 +26,6 @@ def policies_are_enforced(stack, request):
 
 
 
-@pytest.mark.parametrize("source,destination,port", sorted(
-    (s, d, p) for s in SOURCES for d, p in DESTINATIONS.items()))
 def deployed(stack, component: str) -> bool:
     try:
         return bool(stack.pods(component))
@@ -37,6 +35,8 @@ def deployed(stack, component: str) -> bool:
         raise
 
 
+@pytest.mark.parametrize("source,destination,port", sorted(
+    (s, d, p) for s in SOURCES for d, p in DESTINATIONS.items()))
 def test_flow_matrix(stack, source, destination, port):
     expected = allowed(source, destination, port)
     for component in (source, destination):
