@@ -15,7 +15,7 @@ import uuid
 
 from ms5harness import names
 from ms5harness.chaos import session
-from ms5harness.chaos.pods.probes import ready_pods
+from ms5harness.chaos.pods.probes import last_line_of, ready_pods
 from ms5harness.kube.waits import WaitTimeout, exec_in_pod, poll
 
 __all__ = ["oom_killed_task_completes"]
@@ -23,17 +23,14 @@ __all__ = ["oom_killed_task_completes"]
 WORKER = "celery-worker"
 TASK_EXEC_SECONDS = 30  # sending the task, or asking for its state, from a worker pod
 OOM_COUNTERS = "cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null"
-SEND = ("import json, sys\nfrom app.celery import celery_app\n"
+SEND = ("import sys\nfrom app.celery import celery_app\n"
         "print(celery_app.send_task('memory_hog', kwargs={'ref': sys.argv[1]}).id)")
 STATE = ("import json, sys\nfrom app.celery import celery_app\nr = celery_app.AsyncResult(sys.argv[1])\n"
          "print(json.dumps({'state': r.state, 'result': r.result if r.state == 'SUCCESS' else None}))")
 
 
 def in_worker(kube, namespace: str, pod: str, command: list[str]) -> str:
-    result = exec_in_pod(kube, namespace, pod, command, timeout=TASK_EXEC_SECONDS)
-    if result.exit_code != 0:
-        raise session.ActivityFailed(f"{' '.join(command[:2])} in {pod} failed: {result.stderr.strip()[-300:]}")
-    return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    return last_line_of(kube, namespace, pod, command, TASK_EXEC_SECONDS)
 
 
 def oom_kills(kube, namespace: str, pods: list[str]) -> int:

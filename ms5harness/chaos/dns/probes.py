@@ -7,8 +7,8 @@ import time
 
 from ms5harness import names
 from ms5harness.chaos import session
-from ms5harness.chaos.pods.probes import ready_pods
-from ms5harness.kube.waits import WaitTimeout, exec_in_pod, poll
+from ms5harness.chaos.pods.probes import last_line_of, ready_pods
+from ms5harness.kube.waits import WaitTimeout, poll
 
 __all__ = ["lookup_fails_within", "seconds_until_lookups_resolve"]
 
@@ -24,10 +24,7 @@ def lookup(kube, namespace: str, component: str, hostname: str) -> dict:
     pods = ready_pods(kube, namespace, component)
     if not pods:
         raise session.ActivityFailed(f"no ready {component} pod to resolve {hostname} from")
-    result = exec_in_pod(kube, namespace, pods[0], ["python3", "-c", LOOKUP, hostname], timeout=LOOKUP_EXEC_SECONDS)
-    if result.exit_code != 0:
-        raise session.ActivityFailed(f"lookup of {hostname} in {pods[0]} could not run: {result.stderr.strip()[:200]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(last_line_of(kube, namespace, pods[0], ["python3", "-c", LOOKUP, hostname], LOOKUP_EXEC_SECONDS))
 
 
 def lookup_fails_within(seconds: float, component: str = "backend", hostname: str = "",

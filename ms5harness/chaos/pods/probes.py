@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ms5harness import names
 from ms5harness.chaos import session
-from ms5harness.kube.waits import WaitTimeout, poll
+from ms5harness.kube.waits import WaitTimeout, exec_in_pod, poll
 
 __all__ = ["pods_ready", "container_kills"]
 
@@ -51,3 +51,11 @@ def container_kills(name: str, reason: str = "OOMKilled", at_least: int = 1, tim
                     lambda s: s["restarts"] >= at_least and s["last_reason"] == reason, timeout=timeout, interval=2)
     except WaitTimeout as err:
         raise session.ActivityFailed(str(err)) from None
+
+
+def last_line_of(kube, namespace: str, pod: str, command: list[str], timeout: float) -> str:
+    """Run a command in the pod and return the last line it printed; a command that fails fails the activity."""
+    result = exec_in_pod(kube, namespace, pod, command, timeout=timeout)
+    if result.exit_code != 0:
+        raise session.ActivityFailed(f"{' '.join(command[:2])} in {pod} failed: {result.stderr.strip()[-300:]}")
+    return (result.stdout.strip().splitlines() or [""])[-1]
