@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
@@ -26,6 +27,9 @@ def _connect_options(settings: Settings) -> dict:
         "timeout": settings.DATABASE_TIMEOUT_SECONDS,
         "command_timeout": settings.DATABASE_COMMAND_TIMEOUT_SECONDS,
         "server_settings": {"search_path": f"{SCHEMA},public", "application_name": "ms5-backend"},
+        # Only the primary: during a failover a Service (or a proxy in front of it) may still lead to
+        # the old primary coming back as a replica, and a pooled connection there fails every write.
+        "target_session_attrs": "read-write",
     }
 
 
@@ -48,14 +52,19 @@ async def connect(settings: Settings) -> asyncpg.Connection:
     return conn
 
 
+@asynccontextmanager
 async def acquire(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     """Yield a pooled connection; an unreachable database becomes DependencyUnavailable."""
     try:
         conn = await pool.acquire(timeout=settings.DATABASE_TIMEOUT_SECONDS)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+            asyncpg.exceptions.TargetServerAttributeNotMatched) as error:
         raise DependencyUnavailable("database") from error
     try:
         yield conn
+    except asyncpg.exceptions.ReadOnlySQLTransactionError as error:
+        conn.terminate()  # its server was demoted under it: the pool must not hand it out again
+        raise DependencyUnavailable("database") from error
     finally:
         await pool.release(conn)
 

@@ -22,7 +22,7 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    async for conn in db.acquire(request.app.state.pool, request.app.state.settings):
+    async with db.acquire(request.app.state.pool, request.app.state.settings) as conn:
         yield conn
 
 

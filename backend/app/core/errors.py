@@ -10,6 +10,9 @@ DEPENDENCY_ERRORS: dict[type[BaseException], str] = {
     asyncpg.InterfaceError: "database",
     asyncpg.exceptions.OperatorInterventionError: "database",
     asyncpg.exceptions.InsufficientResourcesError: "database",
+    # Reached a server that is not (or no longer) the primary: a failover is under way.
+    asyncpg.exceptions.ReadOnlySQLTransactionError: "database",
+    asyncpg.exceptions.TargetServerAttributeNotMatched: "database",
     redis.exceptions.ConnectionError: "redis",
     redis.exceptions.TimeoutError: "redis",
     botocore.exceptions.EndpointConnectionError: "object_storage",

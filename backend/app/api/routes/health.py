@@ -26,7 +26,7 @@ async def health() -> dict:
 
 
 async def check_database(request: Request) -> None:
-    async for conn in db.acquire(request.app.state.pool, request.app.state.settings):
+    async with db.acquire(request.app.state.pool, request.app.state.settings) as conn:
         await conn.fetchval("SELECT 1")
 
 
@@ -85,7 +85,7 @@ async def refresh_queue_lengths(request: Request) -> None:
 
 
 async def refresh_oee_scores(request: Request) -> None:
-    async for conn in db.acquire(request.app.state.pool, request.app.state.settings):
+    async with db.acquire(request.app.state.pool, request.app.state.settings) as conn:
         rows = await latest_per_line(conn)
     OEE_SCORE.clear()
     for row in rows:
