@@ -165,6 +165,9 @@ def request_lines(log: str) -> list[str]:
     return [line[len(prefix):] for line in log.splitlines() if line.startswith(prefix)]
 
 
+JSON_STARTS = tuple('[]{}"')
+
+
 def master_totals(log: str) -> tuple[int, int] | None:
     """(requests, failures) in the master's final statistics: the JSON list of entries Locust's --json
     prints at exit, one entry per request name, found in its log among its other lines; None without it."""
@@ -174,7 +177,9 @@ def master_totals(log: str) -> tuple[int, int] | None:
         return None
     block: list[str] = []
     for line in lines[starts[-1]:]:
-        if not LOG_LINE.match(line):  # a log line written to stderr meanwhile is no part of it
+        # The pod's log interleaves stdout (the JSON) with stderr (log lines, the statistics table) line by
+        # line: a line of the indented JSON starts with a bracket, a brace or a quote, and is no log line.
+        if line.strip()[:1] in JSON_STARTS and not LOG_LINE.match(line):
             block.append(line)
         if line.rstrip() in ("]", "[]"):
             break

@@ -156,6 +156,9 @@ MASTER_LOG = """\
         }
     },
 [2026-12-02 01:21:36,423] vm/INFO/locust.main: Shutting down (exit code 0)
+Type     Name                    # reqs      # fails |    Avg
+--------|-----------------------|-------|-------------|-------
+         Aggregated                  83     2(2.41%) |     12
     {
         "name": "dashboard summary",
         "method": "GET",
