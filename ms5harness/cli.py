@@ -168,7 +168,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     steps = pipeline.STEPS if args.command == "nightly" else pipeline.PLAN_ONLY
     return pipeline.nightly(args.kubeconfig, args.profile, args.namespace, getattr(args, "keep_cluster", False),
-                            args.plan, args.only, args.repeat, steps=steps, kind=args.command)
+                            args.plan, args.only, args.repeat, steps=steps, kind=args.command,
+                            suites=getattr(args, "suites", None))
 
 
 def add_plan_args(p: argparse.ArgumentParser) -> None:
@@ -247,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_args(nightly)
     add_plan_args(nightly)
     nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
+    nightly.add_argument("--suites", nargs="+", metavar="PATH", help="the suites step runs only these files of "
+                                                                       "suites/ (default: every suite)")
     nightly.set_defaults(func=cmd_nightly)
 
     manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart; "

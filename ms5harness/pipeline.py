@@ -57,6 +57,7 @@ class Nightly:
     only: list[str]
     echo: Callable[[str], None] = print
     keep_cluster: bool = False
+    suites: tuple[str, ...] = ("suites",)  # what the suites step runs: suites/, or some of its files
     started: float = field(default_factory=time.time)
     steps: list[Step] = field(default_factory=list)
     experiments: list[dict] = field(default_factory=list)
@@ -112,7 +113,7 @@ def verify(run: Nightly) -> str:
     env = {**os.environ, "MS5H_RUN_DIR": str(run.directory)}
     if run.user_kubeconfig():
         env["MS5H_KUBECONFIG"] = run.user_kubeconfig()
-    proc = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={junit}", "suites", "-q", "-n", "auto",
+    proc = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={junit}", *run.suites, "-q", "-n", "auto",
                            "--no-deploy", f"--profile={run.profile}", f"--namespace={run.namespace}"],
                           cwd=paths.REPO_ROOT, env=env, timeout=SUITES_TIMEOUT_SECONDS)
     if proc.returncode == 5:
@@ -246,14 +247,18 @@ PLAN_ONLY = tuple(s for s in STEPS if s.name in ("cluster", "resilience", "repor
 
 def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: bool = False,
             plan_path: str | None = None, only: list[str] | None = None, repeat: int = 1, echo=print,
-            steps: tuple[StepSpec, ...] = STEPS, kind: str = "nightly") -> int:
+            steps: tuple[StepSpec, ...] = STEPS, kind: str = "nightly", suites: list[str] | None = None) -> int:
     """Validate the plan, then run the steps; the run's files land in reports/<kind>-<time>/."""
     if repeat < 1:
         raise HarnessError(f"--repeat {repeat}: must be 1 or more", "e.g. --repeat 3")
+    for selected in suites or []:
+        if not selected.startswith("suites/") or not (paths.REPO_ROOT / selected.split("::")[0]).exists():
+            raise HarnessError(f"--suites {selected}: not a file or directory under suites/",
+                               "e.g. --suites suites/test_discovery.py")
     plan = plan_mod.load(Path(plan_path) if plan_path else None, objectives_mod.load(profile), only,
                          run_mod.sli_window(profile))
     run_id = os.environ.get("MS5H_RUN_ID") or time.strftime(f"{kind}-%Y%m%dT%H%M%SZ", time.gmtime())
     run = Nightly(run_id, paths.reports_dir() / run_id, kubeconfig, profile, namespace, plan, repeat, only or [],
-                  echo, keep_cluster)
+                  echo, keep_cluster, tuple(suites or ("suites",)))
     echo(f"{kind} {run_id}: {len(plan.entries)} experiments x {repeat} from {plan.path}")
     return execute(run, steps)

@@ -58,8 +58,9 @@ def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, reques
     plan.write_text(textwrap.dedent(SHORT_PLAN))
     run_id = "nightly-20261201T020000Z"
     env = {**os.environ, "MS5H_REPORTS": str(reports), "MS5H_RUN_ID": run_id}
+    # One suite file: the whole of suites/ ran against this stack just before, in the test command.
     cmd = [str(Path(sys.executable).parent / "ms5harness"), "nightly", "--keep-cluster", "--plan", str(plan),
-           "--namespace", request.config.getoption("--namespace"), "--profile", request.config.getoption("--profile")]
+           "--suites", "suites/test_discovery.py", "--namespace", request.config.getoption("--namespace"), "--profile", request.config.getoption("--profile")]
     if request.config.getoption("--kubeconfig"):
         cmd += ["--kubeconfig", request.config.getoption("--kubeconfig")]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
@@ -71,6 +72,8 @@ def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, reques
     assert list(steps) == ["cluster", "deploy", "suites", "resilience", "teardown"]
     assert all(steps[name]["outcome"] == "passed" for name in ("cluster", "deploy", "suites", "teardown")), steps
     assert steps["resilience"]["outcome"] in ("passed", "failed"), steps["resilience"]
+    suites = ET.parse(run_dir / "junit-suites.xml").getroot().iter("testcase")
+    assert {c.get("classname").split(".")[-1] for c in suites} == {"test_discovery"}
     assert [e["name"] for e in summary["experiments"]] == ["db-failover", "network-partition"]
     for experiment in summary["experiments"]:
         print(f"{experiment['name']}: score {experiment['score']}, passed {experiment['passed']}: {experiment['reason']}")

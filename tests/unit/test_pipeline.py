@@ -90,3 +90,10 @@ def test_a_need_that_is_not_part_of_the_run_is_no_obstacle(run):
     """`ms5harness resilience` runs the plan against a stack deployed before: no deploy step to wait for."""
     steps = (step("cluster", lambda r: "up"), step("resilience", passed_experiment, ("cluster", "deploy")))
     assert pipeline.execute(run, steps) == 0
+
+
+@pytest.mark.parametrize("selection", ["tests/unit", "suites/test_no_such_suite.py", "/etc"])
+def test_a_suites_selection_outside_suites_is_refused_in_one_line(selection):
+    with pytest.raises(HarnessError) as err:
+        pipeline.nightly(None, "local", "ms5", suites=[selection], echo=lambda line: None)
+    assert f"--suites {selection}: not a file or directory under suites/" in err.value.one_line()
