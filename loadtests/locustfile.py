@@ -7,12 +7,17 @@ The admin password comes from MS5H_ADMIN_PASSWORD, never from the command line.
 
 import os
 import sys
+import time
 import uuid
 
-from locust import HttpUser, between, events, task
+from locust import HttpUser, LoadTestShape, between, events, task
 
 # a module of constants: nothing else of the harness loads (the image holds only it)
 from ms5harness.names import LOGIN_PATH, REQUEST_LINE_PREFIX, REQUEST_LOG_STDOUT, login
+
+# Stepped load (`ms5harness load --steps`): users per step, each held STEP_SECONDS, timed from
+# LOAD_EPOCH (the harness's clock, so it knows every step's bounds without asking Locust).
+STEPS = os.environ.get("MS5H_LOAD_STEPS")
 
 # One CSV line per request, the harness's client-side figures: into this file, or with "-" onto
 # stdout, each line prefixed, where a worker pod's log carries them to the harness.
@@ -73,3 +78,17 @@ class FloorUser(HttpUser):
             self.client.post("/api/v1/andon/events", name="andon raise", json={
                 "line_id": line_id, "event_type": "quality", "priority": "low",
                 "description": "load test", "client_ref": f"load-{uuid.uuid4()}"})
+
+
+if STEPS:
+    class SteppedFloor(LoadTestShape):
+        """The floor's users in steps: a step's new users spawn at its start, then hold until the next."""
+
+        users = [int(u) for u in STEPS.split(",")]
+        step_seconds = float(os.environ["MS5H_STEP_SECONDS"])
+        spawn_rate = float(os.environ["MS5H_SPAWN_RATE"])
+        epoch = float(os.environ["MS5H_LOAD_EPOCH"])
+
+        def tick(self):
+            step = int((time.time() - self.epoch) // self.step_seconds)
+            return (self.users[step], self.spawn_rate) if step < len(self.users) else None

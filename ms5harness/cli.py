@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from ms5harness import paths
 from ms5harness.errors import HarnessError
@@ -141,25 +142,36 @@ def cmd_load(args: argparse.Namespace) -> int:
     from ms5harness import load, paths
     from ms5harness import target as target_mod
     from ms5harness.load import distributed
+    from ms5harness.load import steps as steps_mod
     from ms5harness.verify.stack import Stack
 
+    steps = steps_mod.parse_steps(args.steps) if args.steps else None
     if args.workers is not None:
         distributed.check_counts(args.workers, args.users)
+        if steps or args.entry_url:
+            raise HarnessError(f"{'--steps' if steps else '--entry-url'} is for Locust on this machine "
+                               "(the workers reach the entry point's Service)", "leave out --workers")
     elif args.image or args.node_pool:
         raise HarnessError(f"{'--image' if args.image else '--node-pool'} is for the load pods of a distributed run",
                            "add --workers N, or leave it out")
     stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
-    out = paths.reports_dir() / time.strftime("load-%Y%m%dT%H%M%SZ", time.gmtime())
+    out = Path(args.out) if args.out else paths.reports_dir() / time.strftime("load-%Y%m%dT%H%M%SZ", time.gmtime())
     try:
-        if args.workers is None:
-            result = load.run(stack, out, args.users, args.spawn_rate, args.duration)
+        if steps:
+            result = steps_mod.run(stack, out, steps, args.step_seconds or steps_mod.DEFAULT_STEP_SECONDS,
+                                   host=args.entry_url)
+        elif args.workers is None:
+            result = load.run(stack, out, args.users, args.spawn_rate, args.duration, host=args.entry_url)
         else:
             result = distributed.run(stack, out, args.workers, args.users, args.spawn_rate, args.duration,
                                      args.image, args.node_pool or distributed.DEFAULT_NODE_POOL)
     finally:
         stack.close()
     print("\n".join(result.lines()))
-    print(f"{'SLOs met' if result.passed else 'SLOs BREACHED'}; details: {out / 'slo.json'}")
+    if steps:
+        print(f"{'scale-out within its objective' if result.passed else 'NOT MET'}; details: {out / 'steps.json'}")
+    else:
+        print(f"{'SLOs met' if result.passed else 'SLOs BREACHED'}; details: {out / 'slo.json'}")
     return 0 if result.passed else 1
 
 
@@ -236,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
                            "on the embedded cluster, else from the profile's registry: docs/aks.md)")
     load.add_argument("--node-pool", metavar="POOL",
                       help="the chart's node pool the load pods run on (its nodePools; default: spot)")
+    load.add_argument("--steps", metavar="USERS,USERS,...",
+                      help="stepped load (e.g. 10,40,80): every step judged, the capacity, and the backend HPA's "
+                           "scale-out timed by phase against slo.autoscalingResponseSeconds")
+    load.add_argument("--step-seconds", type=float,
+                      help="seconds each step holds (with --steps; default: load.steps.DEFAULT_STEP_SECONDS)")
+    load.add_argument("--entry-url", metavar="URL",
+                      help="the entry point Locust drives (default: the stack's nginx as the harness "
+                           "reaches it: NodePort on the embedded cluster, else its load balancer or a port-forward)")
+    load.add_argument("--out", metavar="DIR", help="where the verdict and Locust's files go (default: reports/load-<time>)")
     load.set_defaults(func=cmd_load)
 
     res = sub.add_parser("resilience", help="the resilience plan against the deployed stack: scores and report")

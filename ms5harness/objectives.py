@@ -21,6 +21,7 @@ class Objectives:
     error_ratio: float  # most 5xx (or failed) requests allowed, as a fraction
     db_query_p95: float  # seconds
     window_days: int  # the window the error budget refers to
+    scale_out_seconds: float  # a load step -> the HPA's new replica ready and serving
 
     @property
     def error_budget(self) -> float:
@@ -59,4 +60,4 @@ def load(profile: str = "local") -> Objectives:
         raise ValueError("the harness judges latency as a p95; values.yaml slo.latencyTarget must stay 0.95")
     return Objectives(availability=float(slo["availabilityTarget"]), latency_p95=float(slo["latencyThresholdSeconds"]),
                       error_ratio=float(slo["errorRateTarget"]), db_query_p95=float(slo["dbQueryP95Seconds"]),
-                      window_days=int(slo["windowDays"]))
+                      window_days=int(slo["windowDays"]), scale_out_seconds=float(slo["autoscalingResponseSeconds"]))

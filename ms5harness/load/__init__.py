@@ -115,8 +115,10 @@ def judge(stack: Stack, samples: list[slo.Sample], start: float, ended: float, u
 class LoadRun:
     """Locust in the background for a bounded time: start it, do something meanwhile, then judge."""
 
-    def __init__(self, stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60):
+    def __init__(self, stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60,
+                 host: str | None = None):
         self.stack, self.out_dir, self.users, self.spawn_rate, self.seconds = stack, out_dir, users, spawn_rate, seconds
+        self.host = host  # the entry point Locust drives; default: the stack's nginx, as the harness reaches it
         self.proc: subprocess.Popen | None = None
         self.started = self.ended = 0.0
 
@@ -128,18 +130,22 @@ class LoadRun:
     def request_log(self) -> Path:
         return self.out_dir / "requests.csv"
 
+    def shape(self) -> tuple[list[str], dict[str, str]]:
+        """How many users for how long: Locust's options and environment (a stepped run has its own)."""
+        return ["-u", str(self.users), "-r", str(self.spawn_rate), "-t", f"{self.seconds}s"], {}
+
     def start(self, echo=print) -> LoadRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.request_log.unlink(missing_ok=True)
-        host = self.stack.url("nginx")
-        env = {**os.environ, "MS5H_ADMIN_PASSWORD": self.stack.secret(names.ADMIN_PASSWORD_KEY),
-               "MS5H_REQUEST_LOG": str(self.request_log)}
-        cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE), "--headless", "--host", host,
-               "-u", str(self.users), "-r", str(self.spawn_rate), "-t", f"{self.seconds}s",
-               "--stop-timeout", str(STOP_GRACE_SECONDS), "--csv", str(self.out_dir / "locust"), "--only-summary",
-               "--exit-code-on-error", "0", "--logfile", str(self.out_dir / "locust.log")]
-        echo(f"load: {self.users} users for at most {self.seconds}s against {host}")
+        host = self.host or self.stack.url("nginx")
         self.started = time.time()
+        options, shape_env = self.shape()
+        env = {**os.environ, "MS5H_ADMIN_PASSWORD": self.stack.secret(names.ADMIN_PASSWORD_KEY),
+               "MS5H_REQUEST_LOG": str(self.request_log), **shape_env}
+        cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE), "--headless", "--host", host,
+               *options, "--stop-timeout", str(STOP_GRACE_SECONDS), "--csv", str(self.out_dir / "locust"),
+               "--only-summary", "--exit-code-on-error", "0", "--logfile", str(self.out_dir / "locust.log")]
+        echo(f"load: {self.users} users for at most {self.seconds}s against {host}")
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return self
 
@@ -171,6 +177,6 @@ class LoadRun:
 
 
 def run(stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60,
-        echo=print) -> LoadResult:
+        host: str | None = None, echo=print) -> LoadResult:
     """Drive `users` floor users for `seconds` (bounded: Locust stops them), then judge the window."""
-    return LoadRun(stack, out_dir, users, spawn_rate, seconds).start(echo).wait()
+    return LoadRun(stack, out_dir, users, spawn_rate, seconds, host).start(echo).wait()

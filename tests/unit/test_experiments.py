@@ -56,5 +56,18 @@ def test_a_run_whose_steady_state_was_never_met_is_marked_failed():
 
     journal = {"status": "completed", "deviated": False, "run": [],
                "steady_states": {"before": {"steady_state_met": False}, "after": None}}
-    assert "never ran" in control.unjudged(journal)
-    assert control.unjudged({**journal, "steady_states": {"before": {"steady_state_met": True}}}) is None
+    assert "never ran" in control.why_not_held(journal)
+    assert control.why_not_held({**journal, "steady_states": {"before": {"steady_state_met": True}}}) is None
+
+
+def test_a_run_whose_method_bound_failed_is_marked_failed():
+    """Chaos Toolkit judges tolerances only in the steady state: a bound the method checks (query_within)
+    that fails would otherwise leave the run "completed" and `chaos run` exiting 0."""
+    from ms5harness.chaos import control
+
+    met = {"before": {"steady_state_met": True}, "after": {"steady_state_met": True}}
+    runs = [{"activity": {"name": "start-the-fault"}, "status": "succeeded"},
+            {"activity": {"name": "p95-while-it-runs-below-1s"}, "status": "failed"}]
+    reason = control.why_not_held({"status": "completed", "deviated": False, "run": runs, "steady_states": met})
+    assert reason == "method activities failed: p95-while-it-runs-below-1s"
+    assert control.why_not_held({"status": "completed", "run": runs[:1], "steady_states": met}) is None
