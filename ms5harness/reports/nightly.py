@@ -16,7 +16,9 @@ WINDOW = (("load_start", "load started"), ("fault_start", "fault window opened")
 GATE_ORDER = {False: 0, None: 1, True: 2}  # failed, not evaluated, passed
 TRENDS = (("scores", "Score per service", "score", "score"),
           ("fault_p95", "Clients' p95 under fault", "p95", "p95 (s)"),
-          ("time_to_recover", "Time to recover", "time_to_recover", "seconds"))
+          ("time_to_recover", "Time to recover", "time_to_recover", "seconds"),
+          ("capacity", "Capacity: requests/s through the entry point with every objective held", "rate", "req/s"),
+          ("scale_out", "HPA scale-out: load step to a new replica serving", "seconds", "seconds"))
 
 
 def phases(experiment: dict) -> list[dict]:

@@ -1,5 +1,6 @@
 """The nightly runs before this one, reduced to the figures whose drift matters night over night:
-the score per service, and per experiment the clients' p95 under fault and the time to recover."""
+the score per service, and per experiment the clients' p95 under fault and the time to recover; for
+the stepped load, the capacity and the HPA's scale-out time."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def fault_p95(experiment: dict) -> float | None:
     return None if fault is None or fault["clients"] is None else number_or_none(fault["clients"]["p95"])
 
 
+def stepped_loads(attempts: dict[str, list[dict]]) -> list[tuple[str, list[dict]]]:
+    """The experiments that stepped the load (autoscaling), with the verdict of each attempt's steps."""
+    found = [(name, [e["capacity"] for e in runs if e.get("capacity")]) for name, runs in attempts.items()]
+    return [(name, stepped) for name, stepped in found if stepped]
+
+
+def capacity_rps(stepped: dict) -> float:
+    """Requests/s of the highest step whose objectives all held; 0 when not even the first held."""
+    return number_or_none(stepped["capacity"]["requests_per_second"]) if stepped["capacity"] else 0.0
+
+
 def point(summary: dict) -> dict:
     """One run's trend figures; KeyError, TypeError or ValueError for a malformed summary."""
     attempts: dict[str, list[dict]] = {}
@@ -37,7 +49,10 @@ def point(summary: dict) -> dict:
             "scores": {s["service"]: number_or_none(s["score"]) for s in summary["services"]},
             "fault_p95": {name: worst(fault_p95(e) for e in runs) for name, runs in attempts.items()},
             "time_to_recover": {name: worst(number_or_none(e["time_to_recover"]) for e in runs)
-                                for name, runs in attempts.items()}}
+                                for name, runs in attempts.items()},
+            "capacity": {name: min(capacity_rps(c) for c in stepped) for name, stepped in stepped_loads(attempts)},
+            "scale_out": {name: worst(number_or_none((c["scale_out"] or {}).get("total")) for c in stepped)
+                          for name, stepped in stepped_loads(attempts)}}
 
 
 def read(path: Path) -> dict | None:

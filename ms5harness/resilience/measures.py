@@ -4,8 +4,11 @@ can be recomputed (and unit-tested) from a run's files."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from ms5harness.objectives import Objectives
 from ms5harness.resilience.plan import SEVERITY_WEIGHTS, Entry
@@ -103,6 +106,27 @@ def data_figures(journal: dict) -> dict:
             "writes_lost": sum(len(o["lost"]) for o in writes) if writes else None,
             "tasks_submitted": sum(o["queued"] for o in tasks) if tasks else None,
             "tasks_completed": sum(o["completed"] for o in tasks) if tasks else None}
+
+
+STEPPED_VERDICT = re.compile(r"\(details: (\S+steps\.json)\)")  # how the failed stepped-load probe names its file
+
+
+def capacity_figures(journal: dict) -> dict | None:
+    """The stepped load's verdict (chaos.autoscalers' scale_out_under_stepped_load), whether the probe
+    passed (its output) or failed (the file its error names): the capacity, the scale-out by phase,
+    every step. None when the experiment steps no load."""
+    for run in journal.get("run") or []:
+        output = run.get("output")
+        if not isinstance(output, dict):
+            found = STEPPED_VERDICT.search(" ".join(map(str, run.get("exception") or [])))
+            try:
+                output = json.loads(Path(found.group(1)).read_text()) if found else None
+            except (OSError, ValueError):
+                output = None
+        if isinstance(output, dict) and "capacity" in output and "steps" in output:
+            return {key: output[key] for key in ("capacity", "scale_out", "scale_out_users", "within_seconds",
+                                                 "steps", "problems")}
+    return None
 
 
 def client_series(samples: list[Sample], start: float, end: float, step: float, trailing: float) -> dict[str, list]:

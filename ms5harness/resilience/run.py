@@ -163,7 +163,7 @@ def judge(entry: Entry, attempt: int, stack: Stack, journal: dict, chaos_exit: i
         "alert_watch_errors": watcher.errors,
         "entry_point_missing": entry_missing,
         "faults": faults(journal),
-        "data": data, "series": line or {}, "events": sources.namespace_events(stack.kube, stack.namespace, load_start),
+        "data": data, "capacity": measures.capacity_figures(journal), "series": line or {}, "events": sources.namespace_events(stack.kube, stack.namespace, load_start),
         "load": {"users": entry.load.users, "client_requests": len(samples),
                  "client_failures": sum(s.failed for s in samples)},
     }

@@ -189,3 +189,27 @@ def test_an_attempt_that_failed_with_every_gate_passed_is_not_green_in_junit(tmp
     verdict = [c for c in redis.findall("testcase") if c.get("name") == "verdict"]
     assert len(verdict) == 1 and verdict[0].find("failure").get("message") == "chaos exit 1: the method failed?[31m"
     assert redis.get("failures") == "1"
+
+
+STEPPED = {"capacity": {"users": 40, "requests_per_second": 31.5}, "within_seconds": 30.0, "scale_out_users": 40,
+           "scale_out": {"metric_lag": 14.2, "decision": 6.1, "scheduling": 0.4, "readiness": 7.0, "serving": 0.9,
+                         "replicas_before": 2, "replicas_after": 3, "total": 28.6},
+           "problems": [], "steps": [
+               {"users": u, "requests_per_second": rps, "met": met, "clients": {"p95": p95, "failures": 0},
+                "server": {"p95": p95}} for u, rps, met, p95 in ((10, 8.1, True, 0.02), (40, 31.5, True, 0.09),
+                                                                 (80, 44.0, False, 0.61))]}
+
+
+def test_a_stepped_load_shows_its_capacity_its_scale_out_by_phase_and_trends_them(tmp_path):
+    s = summary()
+    s["experiments"][0]["capacity"] = STEPPED
+    page = write_nightly_report(tmp_path, s, []).read_text()
+    assert ("<b>Capacity:</b> 40 users, 31.5 requests/s through the entry point with every objective held" in page)
+    assert ("in 28.6 s (objective 30.0 s): metric lag 14.2 s, HPA decision 6.1 s, scheduling 0.4 s, readiness 7.0 s, "
+            "into the endpoints 0.9 s." in page)
+    assert "<tr><td>80</td><td>44.0</td>" in page
+    point = trends.point(s)
+    assert point["capacity"] == {"db-failover": 31.5} and point["scale_out"] == {"db-failover": 28.6}
+    s["experiments"][0]["capacity"] = {**STEPPED, "capacity": None, "scale_out": None}
+    assert trends.point(s)["capacity"] == {"db-failover": 0.0} and trends.point(s)["scale_out"] == {"db-failover": None}
+    assert "not even the first step held its objectives" in write_nightly_report(tmp_path, s, []).read_text()
