@@ -146,7 +146,8 @@ def test_trends_are_the_last_14_usable_nightly_runs_before_this_one_newest_last(
     assert found[-1] == {"run_id": ids[-1], "time": SUMMARY["started"] + 19, "passed": False,
                          "scores": {"postgres": 90.9, "redis": 100.0},
                          "fault_p95": {"db-failover": 0.41, "redis-failover": 0.088},
-                         "time_to_recover": {"db-failover": 14.0, "redis-failover": 9.0}}
+                         "time_to_recover": {"db-failover": 14.0, "redis-failover": 9.0},
+                         "capacity": {}, "scale_out": {}}
     assert len(trends.history(tmp_path, "nightly-20261201T221500Z", limit=3)) == 3
 
 
