@@ -14,7 +14,7 @@ from ms5harness.kube.waits import WaitTimeout, poll
 from ms5harness.paths import reports_dir
 from ms5harness.tools import last_line
 
-__all__ = ["at_rest", "seconds_until_at_rest", "scale_out_under_stepped_load", "seconds_until_scaled_in"]
+__all__ = ["seconds_until_at_rest", "scale_out_under_stepped_load", "seconds_until_scaled_in"]
 
 DEFAULT_PROFILE = "local"  # the chart profile whose objectives judge the load (configuration "profile")
 LOAD_OVERHEAD_SECONDS = 180  # beyond the steps: Locust's start and exit, Prometheus' settle, the judging
@@ -26,12 +26,6 @@ def _replicas(name: str, configuration: dict | None) -> tuple[int, int, int]:
     hpa = session.kube(configuration).autoscaling.read_namespaced_horizontal_pod_autoscaler(
         name, session.namespace(configuration))
     return hpa.status.current_replicas or 0, hpa.status.desired_replicas or 0, hpa.spec.min_replicas or 1
-
-
-def at_rest(name: str, configuration: dict | None = None, secrets: dict | None = None) -> bool:
-    """The HPA holds its minimum and wants no more."""
-    current, desired, minimum = _replicas(name, configuration)
-    return current == desired == minimum
 
 
 def _wait_for_minimum(name: str, timeout: float, configuration: dict | None, what: str) -> float:
@@ -47,7 +41,8 @@ def _wait_for_minimum(name: str, timeout: float, configuration: dict | None, wha
 
 def seconds_until_at_rest(name: str, timeout: float = 60, configuration: dict | None = None,
                           secrets: dict | None = None) -> float:
-    """Seconds until a (reset) HPA has synced and holds its minimum: the load starts from rest."""
+    """Seconds until the HPA holds its minimum and wants no more (after an earlier load, or once a reset
+    HPA has synced): the load starts from rest."""
     return _wait_for_minimum(name, timeout, configuration, "at rest")
 
 
