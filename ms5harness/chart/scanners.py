@@ -55,16 +55,23 @@ class Finding:
 class Justification:
     tool: str
     check: str
-    object: str  # Kind/name, fnmatch glob
+    objects: tuple[str, ...]  # Kind/name, fnmatch globs
     profiles: tuple[str, ...]
     reason: str
 
-    def covers(self, finding: Finding) -> bool:
-        return (self.tool == finding.tool and self.check == finding.check and finding.profile in self.profiles
-                and fnmatch.fnmatchcase(finding.object, self.object))
+    def covers(self, finding: Finding, profile: str | None = None, glob: str | None = None) -> bool:
+        """Whether it covers the finding (only through this profile and glob, when given)."""
+        return (self.tool == finding.tool and self.check == finding.check
+                and finding.profile in ((profile,) if profile else self.profiles)
+                and any(fnmatch.fnmatchcase(finding.object, g) for g in ((glob,) if glob else self.objects)))
+
+    def covers_something_everywhere(self, findings: list[Finding]) -> bool:
+        """Each of its profiles and globs covers a finding: none is left over from a fix."""
+        return all(any(self.covers(f, profile, glob) for f in findings)
+                   for profile in self.profiles for glob in self.objects)
 
     def __str__(self) -> str:
-        return f"{self.tool} {self.check} {self.object} ({', '.join(self.profiles)})"
+        return f"{self.tool} {self.check} {' '.join(self.objects)} ({', '.join(self.profiles)})"
 
 
 def _scanned(cmd: list[str], seconds: float, env: dict[str, str] | None = None) -> str:
@@ -124,20 +131,20 @@ def justifications(path: Path = JUSTIFICATIONS) -> list[Justification]:
         where = f"{path.name} entry {number}"
         missing = [k for k in ("tool", "check", "object", "profile", "reason") if not entry.get(k)]
         if missing:
-            raise HarnessError(f"{where} lacks {', '.join(missing)}", "see docs/architecture.md, Scanners")
+            raise HarnessError(f"{where} lacks {', '.join(missing)}", "see docs/aks.md, Scanners")
         profiles = tuple(PROFILES) if entry["profile"] == "*" else tuple(str(entry["profile"]).split(","))
         if entry["tool"] not in TOOLS or not set(profiles) <= set(PROFILES):
             raise HarnessError(f"{where}: tool must be one of {', '.join(TOOLS)} and profile one of "
                                f"{', '.join(PROFILES)} or '*'")
-        out.append(Justification(entry["tool"], str(entry["check"]), entry["object"], profiles, entry["reason"]))
+        objects = entry["object"] if isinstance(entry["object"], list) else [entry["object"]]
+        out.append(Justification(entry["tool"], str(entry["check"]), tuple(objects), profiles, entry["reason"]))
     return out
 
 
 def judge(findings: list[Finding], entries: list[Justification]) -> tuple[list[Finding], list[Justification]]:
-    """(findings no entry covers, entries that cover no finding in one of their profiles)."""
+    """(findings no entry covers, entries with a profile or glob that covers no finding)."""
     unjustified = [f for f in findings if not any(e.covers(f) for e in entries)]
-    stale = [e for e in entries
-             if not all(any(e.covers(f) for f in findings if f.profile == p) for p in e.profiles)]
+    stale = [e for e in entries if not e.covers_something_everywhere(findings)]
     return unjustified, stale
 
 
