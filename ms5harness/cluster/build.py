@@ -1,4 +1,4 @@
-"""Build the cluster's Go binaries from the module proxy into a versioned cache.
+"""Build the pinned Go binaries (the cluster, helm, the fault proxy, kube-score) from the module proxy into a cache.
 
 Each component is built inside a small generated wrapper module: Kubernetes and
 etcd cannot be `go install`ed directly because their own go.mod files replace
