@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cluster = sub.add_parser("cluster", help="the embedded single-node Kubernetes cluster")
     csub = cluster.add_subparsers(dest="action", required=True)
-    cb = csub.add_parser("build", help="build the cluster's Go binaries into the cache")
+    cb = csub.add_parser("build", help="build the pinned Go binaries (the cluster's, helm, kube-score) into the cache")
     cb.add_argument("--force", action="store_true", help="rebuild even when cached")
     csub.add_parser("up", help="start the cluster (a no-op when it runs) and print the kubeconfig path")
     csub.add_parser("down", help="stop the cluster and remove everything it created")

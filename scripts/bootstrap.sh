@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before the harness runs (idempotent, quick when warm):
-# host packages, the Python venv with pinned deps, and the cluster's Go binaries.
+# host packages, the Python venvs with pinned deps, and the pinned Go binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +14,8 @@ command -v go >/dev/null || { echo "error: Go is not installed (fix: install Go 
 
 scripts/install-host-deps.sh
 
-# Two venvs: the harness's, and the backend's own (its pins, e.g. Celery's
-# python-dateutil, conflict with the Kubernetes client's).
+# Three venvs: the harness's, the backend's own (its pins, e.g. Celery's python-dateutil, conflict
+# with the Kubernetes client's), and checkov's (the static suite's scanner; its pins conflict too).
 venv() {  # dir, "files whose change means reinstall", pip args...: (re)install only when they change
   local dir=$1 inputs=$2 stamp
   shift 2
@@ -30,6 +30,8 @@ venv() {  # dir, "files whose change means reinstall", pip args...: (re)install 
 venv .venv "pyproject.toml requirements.lock" -c requirements.lock -e .
 venv backend/.venv "backend/requirements.txt backend/requirements-test.txt" \
   -r backend/requirements.txt -r backend/requirements-test.txt
+venv .venv-checkov "requirements-checkov.txt requirements-checkov.lock" \
+  -r requirements-checkov.txt -c requirements-checkov.lock
 
-# Go binaries of the embedded cluster (cached outside the repo, keyed by version).
+# Go binaries of the embedded cluster, helm and kube-score (cached outside the repo, keyed by version).
 .venv/bin/ms5harness cluster build

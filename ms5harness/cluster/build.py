@@ -1,4 +1,4 @@
-"""Build the cluster's Go binaries from the module proxy into a versioned cache.
+"""Build the pinned Go binaries (the cluster, helm, the fault proxy, kube-score) from the module proxy into a cache.
 
 Each component is built inside a small generated wrapper module: Kubernetes and
 etcd cannot be `go install`ed directly because their own go.mod files replace
@@ -41,6 +41,7 @@ class GoComponent:
     dependency_bumps: tuple[str, ...] = ()
     ldflags: str = "-s -w"
     godebug: str = ""
+    node: bool = True  # the embedded node runs it, so `cluster up` builds it when missing
 
     @property
     def cache_key(self) -> str:
@@ -128,6 +129,7 @@ COMPONENTS: tuple[GoComponent, ...] = (
         module="helm.sh/helm/v3",
         version=versions.HELM,
         packages=("helm.sh/helm/v3/cmd/helm",),
+        node=False,
     ),
     GoComponent(
         name="toxiproxy",
@@ -136,6 +138,14 @@ COMPONENTS: tuple[GoComponent, ...] = (
         packages=("github.com/Shopify/toxiproxy/v2/cmd/server",),
         command="toxiproxy-server",  # its package is cmd/server; upstream ships it under this name
         ldflags=f"-s -w -X github.com/Shopify/toxiproxy/v2.Version={versions.TOXIPROXY.lstrip('v')}",  # /version
+    ),
+    GoComponent(
+        name="kube-score",
+        module="github.com/zegl/kube-score",
+        version=versions.KUBE_SCORE,
+        packages=("github.com/zegl/kube-score/cmd/kube-score",),
+        ldflags=f"-s -w -X main.version={versions.KUBE_SCORE.lstrip('v')}",  # `kube-score version`
+        node=False,  # the static suite's scanner (ms5harness.chart.scanners)
     ),
 )
 

@@ -119,7 +119,7 @@ class EmbeddedCluster:
         preflight.check_host()
         running = {c.name for c in COMPONENTS if self.pid_of(c.name)}
         preflight.check_ports([p for c in COMPONENTS if c.name not in running for p in c.ports])
-        missing = [c for c in build.COMPONENTS if not build.is_built(c) and c.name != "helm"]
+        missing = [c for c in build.COMPONENTS if c.node and not build.is_built(c)]
         if missing:
             self.echo(f"building {', '.join(c.name for c in missing)} (first run on this machine)")
         build.build_all(echo=self.echo, components=tuple(missing))  # also records caches built before tools.json

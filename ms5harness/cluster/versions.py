@@ -1,4 +1,5 @@
-"""Pinned versions of everything the harness builds from Go modules (the embedded cluster, helm, the fault proxy).
+"""Pinned versions of everything the harness builds from Go modules (the embedded cluster, helm, the fault proxy,
+kube-score).
 
 Kubernetes stays on 1.34: the last minor that runs on cgroup v1 hosts.
 """
@@ -12,6 +13,8 @@ HELM = "v3.22.0"
 # The fault proxy of the latency experiments (chart: faultProxy). v2.5.0 is the newest release the module
 # proxy serves here (v2.3.0 and v2.5.0); it has /metrics (since v2.4.0) with -proxy-metrics' byte counters.
 TOXIPROXY = "v2.5.0"
+# The static suite's manifest scanner (tests/static/test_scanners.py); v1.20.0 is the newest the module proxy serves here.
+KUBE_SCORE = "v1.20.0"
 
 KUBERNETES_COMMANDS = (
     "kube-apiserver",

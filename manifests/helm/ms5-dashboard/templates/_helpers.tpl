@@ -115,7 +115,9 @@ securityContext:
 
 {{/*
 Startup, readiness and liveness probes; (dict "handler" <probe handler> ["readiness" <handler>]
-["liveness" <handler>] "timings" .Values.<component>.probes).
+["liveness" <handler>] "timings" .Values.<component>.probes). Where the handler answers over HTTP, a
+plain TCP liveness check on its port beside it keeps a slow answer from restarting the container: it
+makes the pod unready instead (kube-score's pod-probes-identical).
 */}}
 {{- define "ms5.probes" -}}
 {{- $args := . -}}
