@@ -69,7 +69,7 @@ annotations:
 {{- end }}
 {{- end -}}
 
-{{/* A NetworkPolicy peer/pod selector for a component; (dict "ctx" $ "component" "x"). */}}
+{{/* A label selector of a component's pods (NetworkPolicy peers, anti-affinity, spread); (dict "ctx" $ "component" "x"). */}}
 {{- define "ms5.podSelector" -}}
 matchLabels:
   {{- include "ms5.selectorLabels" . | nindent 2 }}
@@ -154,7 +154,7 @@ a soft preference for its own node.
 {{- end -}}
 {{- $placement := .ctx.Values.placement -}}
 {{- $ha := has .component $placement.haComponents -}}
-{{- $selector := dict "matchLabels" (include "ms5.selectorLabels" . | fromYaml) -}}
+{{- $selector := include "ms5.podSelector" . -}}
 {{- with $pool.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -169,14 +169,14 @@ affinity:
     requiredDuringSchedulingIgnoredDuringExecution:
       - topologyKey: kubernetes.io/hostname
         labelSelector:
-          {{- toYaml $selector | nindent 10 }}
+          {{- $selector | nindent 10 }}
     {{- else }}
     preferredDuringSchedulingIgnoredDuringExecution:
       - weight: 100
         podAffinityTerm:
           topologyKey: kubernetes.io/hostname
           labelSelector:
-            {{- toYaml $selector | nindent 12 }}
+            {{- $selector | nindent 12 }}
     {{- end }}
 {{- if and $ha $placement.zoneSpread.enabled }}
 topologySpreadConstraints:
@@ -184,7 +184,7 @@ topologySpreadConstraints:
     maxSkew: {{ $placement.zoneSpread.maxSkew }}
     whenUnsatisfiable: {{ $placement.zoneSpread.whenUnsatisfiable }}
     labelSelector:
-      {{- toYaml $selector | nindent 6 }}
+      {{- $selector | nindent 6 }}
 {{- end }}
 {{- end -}}
 
