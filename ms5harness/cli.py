@@ -121,7 +121,10 @@ def cmd_manifests(args: argparse.Namespace) -> int:
         return 0
     drift = chart.numbered_drift(args.profile)
     print("\n".join(drift) if drift else "manifests/k8s matches the chart")
-    return 1 if drift else 0
+    refused = chart.placeholders(args.profile)
+    for line in refused:
+        print(f"refused: {line}", file=sys.stderr)
+    return 1 if drift or refused else 0
 
 
 def cmd_chaos(args: argparse.Namespace) -> int:
@@ -273,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        "suites/ (default: every suite)")
     nightly.set_defaults(func=cmd_nightly)
 
-    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart; "
+    manifests = sub.add_parser("manifests", help="the plan's numbered manifest files, rendered from the chart "
+                                                 "(check: drift, and refuses the placeholders they carry); "
                                                  "the chart's values.schema.json (schema)")
     manifests.add_argument("action", choices=("render", "check", "schema"))
     manifests.add_argument("--profile", default="aks", choices=("local", "aks"))

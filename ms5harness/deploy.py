@@ -220,12 +220,23 @@ def wait_rollouts(target: Target, namespace: str, workloads: list[Workload], tim
             time.sleep(POLL_SECONDS)
 
 
+def refuse_placeholders(profile: str, values: dict, echo) -> None:
+    """The profile's example values (manifests/k8s carries them) never reach a cluster: one line each."""
+    found = chart.placeholders(profile, values)
+    for line in found:
+        echo(f"refused: {line}")
+    if found:
+        raise HarnessError(f"{len(found)} placeholder value(s) in the {profile} profile, listed above",
+                           "set each as its line says, in the values file or with --set/--set-json")
+
+
 def deploy(target: Target, profile: str, namespace: str, set_values: dict | None = None,
            timeout: float = ROLLOUT_SECONDS, echo=print) -> DeployResult:
     start = time.monotonic()
     values = {**image_values(target, echo), "namespace.name": namespace, **(set_values or {})}
     if target.embedded is not None:
         values.setdefault("persistence.storageClass", volumes.STORAGE_CLASS)
+    refuse_placeholders(profile, values, echo)
     objects = chart.render(profile, values)
     chart.check_permissions(objects, target.kubeconfig, namespace)
     if target.embedded is not None:

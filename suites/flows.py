@@ -6,7 +6,7 @@ address beyond the cluster, which no component may reach.
 """
 
 ALLOWED = {
-    ("nginx", "backend", 8000), ("nginx", "flower", 5555),
+    ("nginx", "backend", 8000),  # and nothing else: Flower is reached by port-forward only
     ("backend", "postgres", 5432), ("backend", "redis", 6379), ("backend", "redis-sentinel", 26379),
     ("backend", "minio", 9000),
     ("celery-worker", "postgres", 5432), ("celery-worker", "redis", 6379),

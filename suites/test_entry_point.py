@@ -1,5 +1,6 @@
 """The one entry point: nginx routes /health and /api, upgrades /ws, and every backend
-replica delivers every event (fan-out through Redis)."""
+replica delivers every event (fan-out through Redis). Nothing else is public: not Flower, not the
+API's metrics or its documentation. Every response carries the security headers; HSTS only over TLS."""
 
 import json
 import time
@@ -10,6 +11,18 @@ import websocket
 
 from ms5harness.kube.waits import poll
 
+# Public through the entry point, and what they answer.
+PUBLIC = {"/health": 200, "/nginx-health": 200}
+# Served inside the cluster but never through the entry point (Flower: kubectl port-forward only).
+NOT_PUBLIC = ("/flower/", "/flower/api/workers", "/metrics", "/docs", "/redoc", "/openapi.json", "/no-such-path")
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "cross-origin-opener-policy": "same-origin",
+}
+
 
 def test_health_and_api_are_routed(stack):
     with stack.api() as api:
@@ -18,6 +31,24 @@ def test_health_and_api_are_routed(stack):
         token = stack.admin_token()
         lines = api.get("/api/v1/production/lines", headers={"Authorization": f"Bearer {token}"})
         assert lines.status_code == 200 and any(l["line_code"] == "L-BAG1" for l in lines.json())
+
+
+def test_only_health_and_the_api_are_public(stack):
+    with stack.api() as api:
+        answered = {path: api.get(path).status_code for path in (*PUBLIC, *NOT_PUBLIC)}
+    assert answered == {**PUBLIC, **{path: 404 for path in NOT_PUBLIC}}
+
+
+@pytest.mark.parametrize("path", ["/health", "/nginx-health", "/api/v1/production/lines", "/metrics", "/flower/"])
+def test_every_response_carries_the_security_headers(stack, path):
+    """Success, refusal (401) and not-found (404) alike; HSTS only where the entry point speaks TLS."""
+    with stack.api() as api:
+        response = api.get(path)
+    missing = {k: v for k, v in SECURITY_HEADERS.items() if response.headers.get(k) != v}
+    assert not missing, f"{path} (HTTP {response.status_code}) lacks or differs in {missing}"
+    assert response.headers.get("permissions-policy", "").startswith("camera=()"), path
+    over_tls = str(api.base_url).startswith("https://")
+    assert ("strict-transport-security" in response.headers) is over_tls, f"{path}: HSTS must come with TLS only"
 
 
 def ws_connections(stack, pod) -> float:

@@ -69,13 +69,13 @@ annotations:
 {{- end }}
 {{- end -}}
 
-{{/* A NetworkPolicy peer/pod selector for a component; (dict "ctx" $ "component" "x"). */}}
+{{/* A label selector of a component's pods (NetworkPolicy peers, anti-affinity, spread); (dict "ctx" $ "component" "x"). */}}
 {{- define "ms5.podSelector" -}}
 matchLabels:
   {{- include "ms5.selectorLabels" . | nindent 2 }}
 {{- end -}}
 
-{{/* Image reference and pull policy; (dict "ctx" $ "key" "postgres" ["tag" "override"]). */}}
+{{/* Image reference (repository:tag, and @digest when images.<key>.digest is set) and pull policy; (dict "ctx" $ "key" "postgres" ["tag" "override"]). */}}
 {{- define "ms5.image" -}}
 {{- $img := index .ctx.Values.images .key -}}
 {{- $registry := $img.registry | default .ctx.Values.global.imageRegistry -}}
@@ -83,7 +83,9 @@ matchLabels:
 {{- if or (eq $tag "latest") (eq $tag "") -}}
 {{- fail (printf "images.%s.tag must be an exact version, not %q" .key $tag) -}}
 {{- end -}}
-image: {{ printf "%s/%s:%s" $registry $img.repository $tag | quote }}
+{{- $digest := "" -}}
+{{- with $img.digest }}{{ $digest = printf "@%s" . }}{{ end -}}
+image: {{ printf "%s/%s:%s%s" $registry $img.repository $tag $digest | quote }}
 imagePullPolicy: {{ $img.pullPolicy }}
 {{- end -}}
 
@@ -142,12 +144,19 @@ resources:
   {{- toYaml . | nindent 2 }}
 {{- end -}}
 
-{{/* Node pool placement and soft anti-affinity; (dict "ctx" $ "component" "x" "pool" "compute"). */}}
+{{/*
+Node pool placement and anti-affinity; (dict "ctx" $ "component" "x" "pool" "compute"). The HA components
+(placement.haComponents) follow placement.nodeAntiAffinity and placement.zoneSpread; every other pod keeps
+a soft preference for its own node.
+*/}}
 {{- define "ms5.scheduling" -}}
 {{- $pool := get .ctx.Values.nodePools .pool -}}
 {{- if not $pool -}}
 {{- fail (printf "node pool %q is not defined under nodePools" .pool) -}}
 {{- end -}}
+{{- $placement := .ctx.Values.placement -}}
+{{- $ha := has .component $placement.haComponents -}}
+{{- $selector := include "ms5.podSelector" . -}}
 {{- with $pool.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -158,22 +167,37 @@ tolerations:
 {{- end }}
 affinity:
   podAntiAffinity:
+    {{- if and $ha (eq $placement.nodeAntiAffinity "required") }}
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          {{- $selector | nindent 10 }}
+    {{- else }}
     preferredDuringSchedulingIgnoredDuringExecution:
       - weight: 100
         podAffinityTerm:
           topologyKey: kubernetes.io/hostname
           labelSelector:
-            matchLabels:
-              {{- include "ms5.selectorLabels" . | nindent 14 }}
+            {{- $selector | nindent 12 }}
+    {{- end }}
+{{- if and $ha $placement.zoneSpread.enabled }}
+topologySpreadConstraints:
+  - topologyKey: topology.kubernetes.io/zone
+    maxSkew: {{ $placement.zoneSpread.maxSkew }}
+    whenUnsatisfiable: {{ $placement.zoneSpread.whenUnsatisfiable }}
+    labelSelector:
+      {{- $selector | nindent 6 }}
+{{- end }}
 {{- end -}}
 
 {{/*
-Pod spec head shared by every pod: service account, token automount, security context, placement.
-(dict "ctx" $ "component" "x" "pool" "compute" ["automountToken" true] ["runAsUser" n]).
+Pod spec head shared by every pod: service account, no token automount (the containers that call the
+API mount "ms5.apiTokenMount"), security context, placement.
+(dict "ctx" $ "component" "x" "pool" "compute" ["runAsUser" n]).
 */}}
 {{- define "ms5.podSpecCommon" -}}
 serviceAccountName: {{ include "ms5.componentName" . }}
-automountServiceAccountToken: {{ .automountToken | default false }}
+automountServiceAccountToken: false
 enableServiceLinks: false
 securityContext:
   {{- include "ms5.podSecurityContext" . | nindent 2 }}
@@ -233,6 +257,36 @@ imagePullSecrets:
   mountPath: {{ .Values.secrets.keyVault.mountPath }}
   readOnly: true
 {{- end }}
+{{- end -}}
+
+{{/*
+The ServiceAccount token, CA and namespace where in-cluster clients look for them, for the containers that
+call the API only (Patroni, the Redis role labeler, Prometheus' kubelet scrape and service discovery).
+expirationSeconds 3607 is what the automount asks for: the kubelet rotates the file, clients re-read it.
+*/}}
+{{- define "ms5.apiTokenVolume" -}}
+- name: kube-api-access
+  projected:
+    defaultMode: 0444
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: 3607
+      - configMap:
+          name: kube-root-ca.crt
+          items:
+            - key: ca.crt
+              path: ca.crt
+      - downwardAPI:
+          items:
+            - path: namespace
+              fieldRef:
+                fieldPath: metadata.namespace
+{{- end -}}
+{{- define "ms5.apiTokenMount" -}}
+- name: kube-api-access
+  mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+  readOnly: true
 {{- end -}}
 
 {{/* A writable scratch volume; (dict "name" "tmp" ["sizeLimit" "64Mi"]). */}}
@@ -416,4 +470,15 @@ of the per-workload cost rules. Returns YAML; use with fromYamlArray.
 {{- range .files }}
 checksum/{{ . | trimSuffix ".yaml" | replace "/" "-" }}: {{ include (print $ctx.Template.BasePath "/" .) $ctx | sha256sum | trunc 16 | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* Azure Key Vault provider parameters shared by every SecretProviderClass (workload identity). */}}
+{{- define "ms5.keyVaultParameters" -}}
+{{- $kv := .Values.secrets.keyVault -}}
+usePodIdentity: "false"
+useVMManagedIdentity: "false"
+clientID: {{ $kv.clientId | quote }}
+keyvaultName: {{ $kv.name | quote }}
+tenantId: {{ $kv.tenantId | quote }}
+cloudName: AzurePublicCloud
 {{- end -}}
