@@ -19,6 +19,8 @@ ALLOWED = {
     ("prometheus", "backend", 8000), ("prometheus", "celery-worker", 9808), ("prometheus", "postgres", 9187),
     ("prometheus", "postgres", 8008), ("prometheus", "redis", 9121), ("prometheus", "minio", 9000),
     ("prometheus", "alertmanager", 9093), ("alertmanager", "alert-webhook", 8080),
+    # The backup monitor lists the backup store (the in-cluster one here; off the cluster on AKS) for Prometheus.
+    ("backup-monitor", "minio", 9000), ("prometheus", "backup-monitor", 9188),
     # The fault proxy (faultProxy.enabled, the local profile): the backend's processes through it to the
     # Postgres primary and the Redis master, and its metrics.
     ("backend", "fault-proxy", 5432), ("backend", "fault-proxy", 6379),
@@ -30,11 +32,11 @@ ALLOWED = {
 # Components whose pods live long enough to probe from (Jobs and CronJobs are not sources here). The fault
 # proxy is a destination only: its image holds one static binary, nothing to probe from.
 SOURCES = ("nginx", "backend", "celery-worker", "celery-beat", "flower", "postgres", "redis",
-           "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio")
+           "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio", "backup-monitor")
 # One port per destination for the "everything else is refused" half of the matrix.
 DESTINATIONS = {"backend": 8000, "flower": 5555, "postgres": 5432, "redis": 6379, "redis-sentinel": 26379,
                 "minio": 9000, "prometheus": 9090, "alertmanager": 9093, "alert-webhook": 8080,
-                "celery-worker": 9808, "nginx": 8080, "fault-proxy": 5432}
+                "celery-worker": 9808, "nginx": 8080, "fault-proxy": 5432, "backup-monitor": 9188}
 # Rendered only in some profiles: a flow from or to one that is not deployed is not checked.
 OPTIONAL = ("fault-proxy",)
 
