@@ -1,10 +1,12 @@
 """Backups that survive the cluster: the backup CronJob's timing fields, the AKS profile's refusal of an
 in-cluster backup target, ms5-backup-monitor (scraped, isolated, reading the store) and its two alerts,
-whose promtool unit tests (tests/static/promtool/backup-*.yaml) run on the rules the chart renders."""
+whose promtool unit tests (tests/static/promtool/backup-*.yaml) run on the rules the chart renders, and the
+backup/restore scripts' bounded wait for PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 import subprocess
 import sys
@@ -226,3 +228,48 @@ def test_monitor_reports_the_newest_backup(monkeypatch):
     store.down, store.objects = False, []  # the in-memory store restarted empty: no backup any more
     backups.refresh(store, "ms5-backups", "postgres")
     assert "ms5_backup_last_success_timestamp_seconds" not in samples(backups.metrics())
+
+
+def load_ms5_s3(monkeypatch) -> types.ModuleType:
+    """The scripts' shared module with boto3 and botocore stubbed (they live in the image)."""
+    for name in ("boto3", "botocore", "botocore.config", "botocore.exceptions"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    sys.modules["botocore.config"].Config = object
+    sys.modules["botocore.exceptions"].BotoCoreError = sys.modules["botocore.exceptions"].ClientError = StoreDown
+    source = MONITOR.with_name("ms5_s3.py")
+    module = types.ModuleType("ms5_s3")
+    exec(compile(source.read_text(), source.name, "exec"), module.__dict__)
+    return module
+
+
+def fake_pg_isready(tmp_path: Path, monkeypatch, exits: list[int]) -> Path:
+    """A pg_isready on PATH that exits with the given codes in turn (the last one repeats) and counts its calls."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "pg_isready"
+    script.write_text(f"#!/bin/sh\necho x >> {calls}\nn=$(wc -l < {calls})\n"
+                      f"set -- {' '.join(map(str, exits))}\nwhile [ $# -gt 1 ] && [ $n -gt 1 ]; do shift; n=$((n-1)); done\n"
+                      "echo 'ms5-postgres:5432 - no response'\nexit $1\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    return calls
+
+
+def test_jobs_wait_for_postgres_then_run_once(tmp_path, monkeypatch, capsys):
+    """A Job's first connection may be refused (its pod's NetworkPolicy not yet synced, a leader election): the
+    scripts wait for pg_isready, bounded, and say what they last saw; bad parameters fail at once."""
+    ms5_s3 = load_ms5_s3(monkeypatch)
+    monkeypatch.setattr(ms5_s3.time, "sleep", lambda _s: None)
+    calls = fake_pg_isready(tmp_path, monkeypatch, [2, 2, 0])
+    ms5_s3.wait_postgres(60)
+    assert len(calls.read_text().splitlines()) == 3
+    calls.unlink()
+    fake_pg_isready(tmp_path, monkeypatch, [3])
+    with pytest.raises(SystemExit):
+        ms5_s3.wait_postgres(60)
+    assert len(calls.read_text().splitlines()) == 1
+    calls.unlink()
+    fake_pg_isready(tmp_path, monkeypatch, [2])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        ms5_s3.wait_postgres(0)
+    assert "pg_isready exit 2 ms5-postgres:5432 - no response" in capsys.readouterr().out
