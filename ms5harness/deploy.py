@@ -227,7 +227,7 @@ def refuse_placeholders(profile: str, values: dict, echo) -> None:
         echo(f"refused: {line}")
     if found:
         raise HarnessError(f"{len(found)} placeholder value(s) in the {profile} profile, listed above",
-                           "set each as its line says, in the values file or with --set/--set-json")
+                           "set each as its line says, in the values file or with --set")
 
 
 def deploy(target: Target, profile: str, namespace: str, set_values: dict | None = None,

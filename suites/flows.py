@@ -5,6 +5,8 @@ itself (NodePort entry points and scrapes through the node); "outside" for an
 address beyond the cluster, which no component may reach.
 """
 
+from ms5harness.chart.schema import profile_rules
+
 ALLOWED = {
     ("nginx", "backend", 8000),  # and nothing else: Flower is reached by port-forward only
     ("backend", "postgres", 5432), ("backend", "redis", 6379), ("backend", "redis-sentinel", 26379),
@@ -19,6 +21,8 @@ ALLOWED = {
     ("prometheus", "backend", 8000), ("prometheus", "celery-worker", 9808), ("prometheus", "postgres", 9187),
     ("prometheus", "postgres", 8008), ("prometheus", "redis", 9121), ("prometheus", "minio", 9000),
     ("prometheus", "alertmanager", 9093), ("alertmanager", "alert-webhook", 8080),
+    # The backup monitor lists the backup store for Prometheus (IN_CLUSTER_BACKUP_STORE below).
+    ("backup-monitor", "minio", 9000), ("prometheus", "backup-monitor", 9188),
     # The fault proxy (faultProxy.enabled, the local profile): the backend's processes through it to the
     # Postgres primary and the Redis master, and its metrics.
     ("backend", "fault-proxy", 5432), ("backend", "fault-proxy", 6379),
@@ -30,17 +34,26 @@ ALLOWED = {
 # Components whose pods live long enough to probe from (Jobs and CronJobs are not sources here). The fault
 # proxy is a destination only: its image holds one static binary, nothing to probe from.
 SOURCES = ("nginx", "backend", "celery-worker", "celery-beat", "flower", "postgres", "redis",
-           "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio")
+           "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio", "backup-monitor")
 # One port per destination for the "everything else is refused" half of the matrix.
 DESTINATIONS = {"backend": 8000, "flower": 5555, "postgres": 5432, "redis": 6379, "redis-sentinel": 26379,
                 "minio": 9000, "prometheus": 9090, "alertmanager": 9093, "alert-webhook": 8080,
-                "celery-worker": 9808, "nginx": 8080, "fault-proxy": 5432}
+                "celery-worker": 9808, "nginx": 8080, "fault-proxy": 5432, "backup-monitor": 9188}
 # Rendered only in some profiles: a flow from or to one that is not deployed is not checked.
 OPTIONAL = ("fault-proxy",)
 
 
-def allowed(source: str, destination: str, port: int) -> bool:
-    return (source, destination, port) in ALLOWED
+# Flows to the in-cluster object store that only a profile backing up in the cluster has: the aks profile's
+# schema refuses an in-cluster backup store (postgres.backup.store), so there the monitor reaches only that store.
+IN_CLUSTER_BACKUP_STORE = {("backup-monitor", "minio", 9000)}
+OFF_CLUSTER_BACKUP_PROFILES = tuple(p for p, keys in profile_rules().items() if "postgres.backup.store.endpoint" in keys)
+
+
+def allowed(source: str, destination: str, port: int, profile: str = "local") -> bool:
+    flow = (source, destination, port)
+    if flow in IN_CLUSTER_BACKUP_STORE and profile in OFF_CLUSTER_BACKUP_PROFILES:
+        return False
+    return flow in ALLOWED
 
 
 def allowed_source(destination: str, port: int) -> str | None:

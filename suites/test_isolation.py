@@ -38,7 +38,7 @@ def deployed(stack, component: str) -> bool:
 @pytest.mark.parametrize("source,destination,port", sorted(
     (s, d, p) for s in SOURCES for d, p in DESTINATIONS.items()))
 def test_flow_matrix(stack, source, destination, port):
-    expected = allowed(source, destination, port)
+    expected = allowed(source, destination, port, stack.profile)
     for component in (source, destination):
         if not deployed(stack, component):
             pytest.skip(f"{component} is not deployed in this profile")

@@ -48,6 +48,14 @@ def test_every_scrape_target_is_up(prometheus):
         assert any(expected in job for job in jobs), f"no scrape job for {expected}: {sorted(jobs)}"
 
 
+def test_backup_monitor_reads_the_backup_store(prometheus):
+    """ms5-backup-monitor lists the backup store (in the cluster locally, off it on AKS): its egress and
+    credentials work, so MS5PostgresBackupTooOld/Missing judge real data."""
+    expr = 'ms5_backup_store_up{job="backup-monitor"}'
+    poll("the backup monitor lists the store", lambda: query(prometheus, expr),
+         lambda r: r and float(r[0]["value"][1]) == 1, timeout=180, interval=10)
+
+
 def recording_rules(prometheus, group_pattern: str) -> list[str]:
     groups = prometheus.get("/api/v1/rules", params={"type": "record"}).json()["data"]["groups"]
     return [r["name"] for g in groups if re.search(group_pattern, g["name"]) for r in g["rules"]]

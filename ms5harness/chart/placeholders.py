@@ -25,13 +25,15 @@ FIXES = {
     "secrets.keyVault.tenantId": '--set secrets.keyVault.tenantId="$(az account show --query tenantId -o tsv)"',
     "secrets.keyVault.clientId": "--set secrets.keyVault.clientId=<client id of the identity federated with the "
                                  "namespace's ServiceAccounts> (az identity show --query clientId)",
-    "nginx.service.loadBalancerSourceRanges": "--set-json 'nginx.service.loadBalancerSourceRanges=[\"<client cidr>\"]' "
+    "nginx.service.loadBalancerSourceRanges": "--set 'nginx.service.loadBalancerSourceRanges=[\"<client cidr>\"]' "
                                               "(the networks allowed to reach the entry point)",
-    "networkPolicy.apiServer.cidrs": "--set-json 'networkPolicy.apiServer.cidrs=[\"<api server ip>/32\"]' "
+    "networkPolicy.apiServer.cidrs": "--set 'networkPolicy.apiServer.cidrs=[\"<api server ip>/32\"]' "
                                      "(az aks show --query fqdn, resolved; or the Private Link endpoint)",
-    "networkPolicy.alertmanagerEgress.cidrs": "--set-json 'networkPolicy.alertmanagerEgress.cidrs=[...]' "
+    "networkPolicy.alertmanagerEgress.cidrs": "--set 'networkPolicy.alertmanagerEgress.cidrs=[...]' "
                                               "(the receivers' or the egress firewall's addresses)",
     "config.allowedOrigins": "--set config.allowedOrigins=https://<the dashboard's host>",
+    "postgres.backup.store.endpoint": "--set postgres.backup.store.endpoint=https://<the off-cluster S3 endpoint>",
+    "postgres.backup.store.cidrs": "--set 'postgres.backup.store.cidrs=[\"<its private endpoint subnet>\"]'",
 }
 
 

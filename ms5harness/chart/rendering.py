@@ -60,6 +60,8 @@ def helm_failure(stderr: str, action: str) -> HarnessError:
                 msg = "unknown key"
             elif msg == "'not' failed":
                 msg = "value not allowed (an image tag must be an exact version, never 'latest')" if key.endswith("tag") else "value not allowed"
+            if re.fullmatch(r"'(allOf|if|then)' failed", msg):
+                continue  # the wrapper of a profile's rules (values.schema.rules.yaml: profiles); its lines follow
             problems.append(f"{key or '(top level)'}: {msg}")
         if problems:
             return HarnessError(

@@ -1,7 +1,7 @@
 """values.schema.json, built from values.yaml and the rules beside it (values.schema.rules.yaml).
 
 Strict: every key of values.yaml, nothing else, each typed by its default unless a rule says more
-(enums, patterns, bounds). `ms5harness manifests schema` rewrites the file; tests/static fail on drift.
+(enums, patterns, bounds); a profile's rules (`profiles:`) apply when global.profile names it. `ms5harness manifests schema` rewrites the file; tests/static fail on drift.
 """
 
 from __future__ import annotations
@@ -21,9 +21,25 @@ SCHEMA_FILE = CHART_DIR / "values.schema.json"
 
 
 @cache
+def _rules_file() -> dict:
+    return yaml.safe_load(RULES_FILE.read_text())
+
+
 def rules() -> dict[str, dict]:
     """Dotted key pattern -> the schema that replaces the inferred one."""
-    return yaml.safe_load(RULES_FILE.read_text())["rules"]
+    return _rules_file()["rules"]
+
+
+def profile_rules() -> dict[str, dict[str, dict]]:
+    """Profile name (global.profile) -> dotted key path -> the schema its value must also meet."""
+    return _rules_file().get("profiles", {})
+
+
+def _at(path: str, schema: dict) -> dict:
+    """`schema` for the value at a dotted key path, as nested object schemas."""
+    for key in reversed(path.split(".")):
+        schema = {"type": "object", "required": [key], "properties": {key: schema}}
+    return schema
 
 
 def rule_for(path: str) -> dict | None:
@@ -65,6 +81,10 @@ def build_schema(values_path: Path = CHART_DIR / "values.yaml") -> dict:
     values = yaml.safe_load(values_path.read_text())
     schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": "ms5-dashboard values"}
     schema.update(infer(values, ""))
+    schema["allOf"] = [
+        {"if": _at("global.profile", {"const": profile}), "then": {"allOf": [_at(k, v) for k, v in keys.items()]}}
+        for profile, keys in profile_rules().items()
+    ]
     return schema
 
 

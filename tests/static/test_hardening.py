@@ -32,6 +32,8 @@ REAL_AKS_VALUES = {
     "networkPolicy.alertmanagerEgress.cidrs": ["10.40.8.4/32"],
     "images.grafana.digest": "sha256:" + "a1" * 32,
     "images.minio.digest": "sha256:" + "b2" * 32,
+    "postgres.backup.store.endpoint": "https://ms5backups.blob-gateway.factory.internal",
+    "postgres.backup.store.cidrs": ["10.41.2.0/24"],
     **{f"images.{key}.tag": "c0ffee123456" for key in
        ("backend", "postgres", "redis", "nginx", "prometheus", "alertmanager", "webhook", "s3", "tools")},
 }

@@ -206,7 +206,7 @@ def test_promtool_rules_and_config(profile, tmp_path):
             path = tmp_path / name.replace("/", "--")
             path.write_text(text)
             rules.append(str(path))
-    assert len(rules) == 4
+    assert len(rules) == 5  # platform alerts, SLIs, SLOs, cost, backup age
     proc = subprocess.run([promtool, "check", "rules", *rules], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     token = tmp_path / "token"

@@ -1,13 +1,17 @@
-"""Shared S3 client settings of the ms5-* scripts (MinIO, or the moto stand-in, behind S3_ENDPOINT)."""
+"""Shared settings of the ms5-* scripts: the S3 client (MinIO, the moto stand-in or an off-cluster store behind
+S3_ENDPOINT) and the bounded waits for the object store and for PostgreSQL."""
 
 import json
 import os
+import subprocess
 import sys
 import time
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+READY_SECONDS = 120  # how long a backup or restore waits for the object store, and for PostgreSQL
 
 
 def env(name: str, default: str | None = None) -> str:
@@ -49,3 +53,19 @@ def wait_ready(s3, seconds: float) -> None:
             if time.monotonic() > deadline:
                 fail(f"object store at {os.environ.get('S3_ENDPOINT')} not reachable: {exc}")
             time.sleep(3)
+
+
+def wait_postgres(seconds: float) -> None:
+    """Wait until pg_isready (the PG* variables) says the server accepts connections, or the time is up.
+
+    A Job's pod is new: until the NetworkPolicy agent has added its address to the database's ingress rule, and
+    while Patroni elects or restarts a primary, connections are refused. pg_dump and psql run once, after this."""
+    deadline = time.monotonic() + seconds
+    while True:
+        probe = subprocess.run(["pg_isready", "--timeout=3"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return
+        if probe.returncode == 3 or time.monotonic() > deadline:  # 3: bad parameters, no attempt made
+            fail(f"PostgreSQL not accepting connections after {seconds:.0f}s: pg_isready exit {probe.returncode} "
+                 f"{(probe.stdout + probe.stderr).strip()}")
+        time.sleep(2)

@@ -227,6 +227,10 @@ imagePullSecrets:
 - REDIS_PASSWORD
 - MINIO_ACCESS_KEY
 - MINIO_SECRET_KEY
+{{- if .Values.postgres.backup.store.endpoint }}
+- BACKUP_S3_ACCESS_KEY
+- BACKUP_S3_SECRET_KEY
+{{- end }}
 - FLOWER_BASIC_AUTH
 - GRAFANA_ADMIN_PASSWORD
 {{- end -}}
@@ -341,6 +345,52 @@ volumeClaimTemplates:
 {{- printf "http://%s:9000" (include "ms5.componentName" (dict "ctx" . "component" "minio")) -}}
 {{- end -}}
 
+{{/* Where the Postgres backups go: postgres.backup.store (off-cluster, its own credentials) or the in-cluster
+object store. The S3_* environment of the backup/restore Jobs and of ms5-backup-monitor. */}}
+{{- define "ms5.backupStoreEnv" -}}
+{{- $s := .Values.postgres.backup.store -}}
+{{- $off := ne $s.endpoint "" -}}
+- name: S3_ENDPOINT
+  value: {{ $s.endpoint | default (include "ms5.minioEndpoint" .) | quote }}
+- name: S3_REGION
+  value: {{ $s.region | default .Values.minio.region | quote }}
+{{ include "ms5.secretEnv" (dict "ctx" . "name" "S3_ACCESS_KEY" "key" (ternary "BACKUP_S3_ACCESS_KEY" "MINIO_ACCESS_KEY" $off)) }}
+{{ include "ms5.secretEnv" (dict "ctx" . "name" "S3_SECRET_KEY" "key" (ternary "BACKUP_S3_SECRET_KEY" "MINIO_SECRET_KEY" $off)) }}
+- name: S3_BUCKET
+  value: {{ $s.bucket | default .Values.minio.buckets.backups.name | quote }}
+- name: S3_PREFIX
+  value: {{ .Values.postgres.backup.prefix | quote }}
+{{- end -}}
+
+{{/* Minutes the newest backup may age: postgres.backup.maxAgeMinutes, else the schedule's period (daily, weekly,
+hourly, every N minutes) plus the minutes a run may start late and last (startingDeadlineSeconds, activeDeadlineSeconds). */}}
+{{- define "ms5.backupMaxAgeMinutes" -}}
+{{- $bk := .Values.postgres.backup -}}
+{{- if gt (int $bk.maxAgeMinutes) 0 -}}
+{{- $bk.maxAgeMinutes -}}
+{{- else -}}
+{{- $f := regexSplit "\\s+" (trim $bk.schedule) -1 -}}
+{{- $period := 0 -}}
+{{- if eq (len $f) 5 -}}
+{{- $n := "^[0-9]+$" -}}
+{{- $rest := slice $f 1 | join " " -}}
+{{- if and (regexMatch $n (index $f 0)) (regexMatch $n (index $f 1)) (eq (slice $f 2 | join " ") "* * *") -}}
+{{- $period = 1440 -}}
+{{- else if and (regexMatch $n (index $f 0)) (regexMatch $n (index $f 1)) (eq (slice $f 2 4 | join " ") "* *") (regexMatch "^[0-7]$" (index $f 4)) -}}
+{{- $period = 10080 -}}
+{{- else if and (regexMatch $n (index $f 0)) (eq $rest "* * * *") -}}
+{{- $period = 60 -}}
+{{- else if and (regexMatch "^\\*/[0-9]+$" (index $f 0)) (eq $rest "* * * *") -}}
+{{- $period = trimPrefix "*/" (index $f 0) | int -}}
+{{- end -}}
+{{- end -}}
+{{- if eq (int $period) 0 -}}
+{{- fail (printf "postgres.backup.maxAgeMinutes: set it for the schedule %q (derived only for daily, weekly, hourly and every-N-minutes schedules)" $bk.schedule) -}}
+{{- end -}}
+{{- add $period (div (add $bk.startingDeadlineSeconds $bk.activeDeadlineSeconds 59) 60) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Kubernetes quantity -> cores / GiB, for the cost rules. */}}
 {{- define "ms5.cpuCores" -}}
 {{- $q := toString . -}}
@@ -433,6 +483,10 @@ of the per-workload cost rules. Returns YAML; use with fromYamlArray.
   containers:
     backup: {{ $v.postgres.backup.resources | toJson }}
     restore: {{ $v.postgres.backup.resources | toJson }}
+- component: backup-monitor
+  pool: {{ $v.postgres.backup.monitor.nodePool }}
+  containers:
+    monitor: {{ $v.postgres.backup.monitor.resources | toJson }}
 {{- end }}
 - component: prometheus
   pool: {{ $v.prometheus.nodePool }}
