@@ -15,6 +15,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--namespace", default=DEFAULT_NAMESPACE,
                     help=f"namespace of the MS5 stack (default: {DEFAULT_NAMESPACE})")
     group.addoption("--profile", default="local", choices=("local", "aks"), help="chart profile to deploy/verify")
+    group.addoption("--entry-url", default=None,
+                    help="the entry point's public URL where nginx terminates TLS (aks: https://<host>); "
+                         "default: its NodePort on the embedded cluster, else its load balancer or a port-forward")
     group.addoption("--no-deploy", action="store_true",
                     help="verify the stack exactly as it is deployed (no deploy, no repair); fail if it is absent")
 

@@ -151,20 +151,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     steps = steps_mod.parse_steps(args.steps) if args.steps else None
     if args.workers is not None:
         distributed.check_counts(args.workers, args.users)
-        if steps or args.entry_url:
-            raise HarnessError(f"{'--steps' if steps else '--entry-url'} is for Locust on this machine "
-                               "(the workers reach the entry point's Service)", "leave out --workers")
+        if steps:
+            raise HarnessError("--steps is for Locust on this machine", "leave out --workers, or --steps")
     elif args.image or args.node_pool:
         raise HarnessError(f"{'--image' if args.image else '--node-pool'} is for the load pods of a distributed run",
                            "add --workers N, or leave it out")
-    stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile)
+    stack = Stack(target_mod.resolve(args.kubeconfig), args.namespace, args.profile, args.entry_url)
     out = Path(args.out) if args.out else paths.reports_dir() / time.strftime("load-%Y%m%dT%H%M%SZ", time.gmtime())
     try:
         if steps:
-            result = steps_mod.run(stack, out, steps, args.step_seconds or steps_mod.DEFAULT_STEP_SECONDS,
-                                   host=args.entry_url)
+            result = steps_mod.run(stack, out, steps, args.step_seconds or steps_mod.DEFAULT_STEP_SECONDS)
         elif args.workers is None:
-            result = load.run(stack, out, args.users, args.spawn_rate, args.duration, host=args.entry_url)
+            result = load.run(stack, out, args.users, args.spawn_rate, args.duration)
         else:
             result = distributed.run(stack, out, args.workers, args.users, args.spawn_rate, args.duration,
                                      args.image, args.node_pool or distributed.DEFAULT_NODE_POOL)
@@ -184,7 +182,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     steps = pipeline.STEPS if args.command == "nightly" else pipeline.PLAN_ONLY
     return pipeline.nightly(args.kubeconfig, args.profile, args.namespace, getattr(args, "keep_cluster", False),
                             args.plan, args.only, args.repeat, steps=steps, kind=args.command,
-                            suites=getattr(args, "suites", None))
+                            suites=getattr(args, "suites", None), entry_url=args.entry_url)
 
 
 def add_plan_args(p: argparse.ArgumentParser) -> None:
@@ -199,6 +197,13 @@ def add_target_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
     p.add_argument("--namespace", default=DEFAULT_NAMESPACE)
     if profile:
         p.add_argument("--profile", default="local", choices=("local", "aks"))
+
+
+def add_entry_arg(p: argparse.ArgumentParser) -> None:
+    """How a command that drives the stack reaches its entry point."""
+    p.add_argument("--entry-url", metavar="URL",
+                   help="the entry point's public URL, where nginx terminates TLS (aks: https://<host>; default: "
+                        "its NodePort on the embedded cluster, else its load balancer or a port-forward)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("load", help="bounded Locust load on the entry point, judged against the SLOs by Prometheus")
     add_target_args(load)
+    add_entry_arg(load)
     load.add_argument("--users", type=int, default=10)
     load.add_argument("--spawn-rate", type=float, default=5)
     load.add_argument("--duration", type=int, default=60, help="seconds of load (Locust stops the users)")
@@ -256,20 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
                            "scale-out timed by phase against slo.autoscalingResponseSeconds")
     load.add_argument("--step-seconds", type=float,
                       help="seconds each step holds (with --steps; default: load.steps.DEFAULT_STEP_SECONDS)")
-    load.add_argument("--entry-url", metavar="URL",
-                      help="the entry point Locust drives (default: the stack's nginx as the harness "
-                           "reaches it: NodePort on the embedded cluster, else its load balancer or a port-forward)")
     load.add_argument("--out", metavar="DIR", help="where the verdict and Locust's files go (default: reports/load-<time>)")
     load.set_defaults(func=cmd_load)
 
     res = sub.add_parser("resilience", help="the resilience plan against the deployed stack: scores and report")
     add_target_args(res)
+    add_entry_arg(res)
     add_plan_args(res)
     res.set_defaults(func=cmd_nightly)
 
     nightly = sub.add_parser("nightly", help="the nightly pipeline: cluster, deploy, suites, resilience plan, "
                                              "teardown, report")
     add_target_args(nightly)
+    add_entry_arg(nightly)
     add_plan_args(nightly)
     nightly.add_argument("--keep-cluster", action="store_true", help="leave the embedded cluster running")
     nightly.add_argument("--suites", nargs="+", metavar="PATH", help="the suites step runs only these files of "

@@ -58,6 +58,7 @@ class Nightly:
     echo: Callable[[str], None] = print
     keep_cluster: bool = False
     suites: tuple[str, ...] = ("suites",)  # what the suites step runs: suites/, or some of its files
+    entry_url: str | None = None  # the entry point's public URL where nginx terminates TLS (verify.stack.Stack)
     started: float = field(default_factory=time.time)
     steps: list[Step] = field(default_factory=list)
     experiments: list[dict] = field(default_factory=list)
@@ -114,7 +115,8 @@ def verify(run: Nightly) -> str:
     if run.user_kubeconfig():
         env["MS5H_KUBECONFIG"] = run.user_kubeconfig()
     proc = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={junit}", *run.suites, "-q", "-n", "auto",
-                           "--no-deploy", f"--profile={run.profile}", f"--namespace={run.namespace}"],
+                           "--no-deploy", f"--profile={run.profile}", f"--namespace={run.namespace}",
+                           *([f"--entry-url={run.entry_url}"] if run.entry_url else [])],
                           cwd=paths.REPO_ROOT, env=env, timeout=SUITES_TIMEOUT_SECONDS)
     if proc.returncode == 5:
         raise HarnessError("pytest suites collected no tests", "check that suites/ is in the checkout")
@@ -137,7 +139,7 @@ def api_ready(stack: Stack) -> None:
 def play_plan(run: Nightly) -> str:
     """Every plan entry under load, `repeat` times; an entry that crashes is recorded as failed, and
     the next one still runs."""
-    stack = Stack(run.target, run.namespace, run.profile)
+    stack = Stack(run.target, run.namespace, run.profile, run.entry_url)
     entries = [(attempt, e) for attempt in range(1, run.repeat + 1) for e in run.plan.entries]
     progress = run_mod.Progress(sum(run_mod.expected_seconds(e) for _, e in entries), run.echo)
     try:
@@ -247,7 +249,8 @@ PLAN_ONLY = tuple(s for s in STEPS if s.name in ("cluster", "resilience", "repor
 
 def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: bool = False,
             plan_path: str | None = None, only: list[str] | None = None, repeat: int = 1, echo=print,
-            steps: tuple[StepSpec, ...] = STEPS, kind: str = "nightly", suites: list[str] | None = None) -> int:
+            steps: tuple[StepSpec, ...] = STEPS, kind: str = "nightly", suites: list[str] | None = None,
+            entry_url: str | None = None) -> int:
     """Validate the plan, then run the steps; the run's files land in reports/<kind>-<time>/."""
     if repeat < 1:
         raise HarnessError(f"--repeat {repeat}: must be 1 or more", "e.g. --repeat 3")
@@ -259,6 +262,6 @@ def nightly(kubeconfig: str | None, profile: str, namespace: str, keep_cluster: 
                          run_mod.sli_window(profile))
     run_id = os.environ.get("MS5H_RUN_ID") or time.strftime(f"{kind}-%Y%m%dT%H%M%SZ", time.gmtime())
     run = Nightly(run_id, paths.reports_dir() / run_id, kubeconfig, profile, namespace, plan, repeat, only or [],
-                  echo, keep_cluster, tuple(suites or ("suites",)))
+                  echo, keep_cluster, tuple(suites or ("suites",)), entry_url)
     echo(f"{kind} {run_id}: {len(plan.entries)} experiments x {repeat} from {plan.path}")
     return execute(run, steps)

@@ -36,7 +36,7 @@ def stack(request, target, tmp_path_factory, testrun_uid) -> Iterator[Stack]:
         failure = deploy_once(target, profile, namespace, tmp_path_factory.getbasetemp().parent / f"ms5h-{testrun_uid}")
         if failure:
             pytest.fail(f"the stack did not deploy: {failure}", pytrace=False)
-    stack = Stack(target, namespace, profile)
+    stack = Stack(target, namespace, profile, request.config.getoption("--entry-url"))
     yield stack
     stack.close()
 

@@ -115,10 +115,8 @@ def judge(stack: Stack, samples: list[slo.Sample], start: float, ended: float, u
 class LoadRun:
     """Locust in the background for a bounded time: start it, do something meanwhile, then judge."""
 
-    def __init__(self, stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60,
-                 host: str | None = None):
+    def __init__(self, stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60):
         self.stack, self.out_dir, self.users, self.spawn_rate, self.seconds = stack, out_dir, users, spawn_rate, seconds
-        self.host = host  # the entry point Locust drives; default: the stack's nginx, as the harness reaches it
         self.proc: subprocess.Popen | None = None
         self.started = self.ended = 0.0
 
@@ -137,7 +135,7 @@ class LoadRun:
     def start(self, echo=print) -> LoadRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.request_log.unlink(missing_ok=True)
-        host = self.host or self.stack.url("nginx")
+        host = self.stack.url("nginx")
         self.started = time.time()
         options, shape_env = self.shape()
         env = {**os.environ, "MS5H_ADMIN_PASSWORD": self.stack.secret(names.ADMIN_PASSWORD_KEY),
@@ -177,6 +175,6 @@ class LoadRun:
 
 
 def run(stack: Stack, out_dir: Path, users: int = 10, spawn_rate: float = 5, seconds: int = 60,
-        host: str | None = None, echo=print) -> LoadResult:
+        echo=print) -> LoadResult:
     """Drive `users` floor users for `seconds` (bounded: Locust stops them), then judge the window."""
-    return LoadRun(stack, out_dir, users, spawn_rate, seconds, host).start(echo).wait()
+    return LoadRun(stack, out_dir, users, spawn_rate, seconds).start(echo).wait()

@@ -125,9 +125,8 @@ class SteppedRun(LoadRun):
     """Locust with the locustfile's stepped shape (MS5H_LOAD_STEPS), timed from the harness's clock."""
 
     def __init__(self, stack: Stack, out_dir: Path, steps: tuple[int, ...], step_seconds: float,
-                 spawn_rate: float = 5, host: str | None = None):
-        super().__init__(stack, out_dir, users=steps[-1], spawn_rate=spawn_rate, seconds=int(len(steps) * step_seconds),
-                         host=host)
+                 spawn_rate: float = 5):
+        super().__init__(stack, out_dir, users=steps[-1], spawn_rate=spawn_rate, seconds=int(len(steps) * step_seconds))
         self.steps, self.step_seconds = steps, step_seconds
 
     def shape(self) -> tuple[list[str], dict[str, str]]:
@@ -158,10 +157,10 @@ def judge_steps(stack: Stack, run: SteppedRun, samples: list[slo.Sample]) -> lis
 
 
 def run(stack: Stack, out_dir: Path, steps: tuple[int, ...] = DEFAULT_STEPS,
-        step_seconds: float = DEFAULT_STEP_SECONDS, host: str | None = None, echo=print) -> SteppedResult:
+        step_seconds: float = DEFAULT_STEP_SECONDS, echo=print) -> SteppedResult:
     """Raise the floor's load step by step (bounded: len(steps) x step_seconds) while watching the
     backend's HPA; judge every step, the capacity and the scale-out. Written to steps.json."""
-    stepped = SteppedRun(stack, out_dir, steps, step_seconds, host=host)
+    stepped = SteppedRun(stack, out_dir, steps, step_seconds)
     name = names.object_name(SCALED)
     with ScaleWatcher(stack.kube, stack.namespace, hpa=name, service=name) as watcher:
         stepped.start(echo)

@@ -13,7 +13,7 @@ import httpx
 from kubernetes import client
 
 from ms5harness import chart, names
-from ms5harness.errors import NothingFound
+from ms5harness.errors import HarnessError, NothingFound
 from ms5harness.images.catalog import project_images
 from ms5harness.kube.portforward import Forward
 from ms5harness.kube.secrets import secret_value
@@ -21,6 +21,7 @@ from ms5harness.kube.waits import EXEC_OVERHEAD_SECONDS, EXEC_SECONDS, ExecResul
 from ms5harness.names import COMPONENT
 from ms5harness.target import Target
 
+ENTRY_POINT = "nginx"  # the component the floor, the suites and the load reach the stack by
 API_SECONDS = 10  # one request of a suite to the API; it answers in milliseconds when healthy
 CONNECT_SECONDS = 2  # a TCP connect between the stack's pods: refused or answered at once, else filtered
 
@@ -38,6 +39,7 @@ class Stack:
     target: Target
     namespace: str
     profile: str
+    entry_url: str | None = None  # the entry point's public URL (https://<host> where nginx terminates TLS)
     forwards: dict[str, Forward] = field(default_factory=dict)
 
     @property
@@ -79,8 +81,13 @@ class Stack:
     def url(self, service: str) -> str:
         """Where the harness reaches a service from outside: its load balancer, a NodePort on
         127.0.0.1 (embedded cluster), else a port-forward to one of its pods (ClusterIP on AKS)."""
+        if service == ENTRY_POINT and self.entry_url:
+            return self.entry_url.rstrip("/")
         svc = self.service(service)
         port = svc.spec.ports[0]
+        if svc.spec.type == "LoadBalancer" and service == ENTRY_POINT and any(p.name == "https" for p in svc.spec.ports):
+            raise HarnessError(f"service {svc.metadata.name} serves HTTPS (its plain HTTP port only redirects)",
+                               "give the entry point's public URL: --entry-url https://<the dashboard's host>")
         if svc.spec.type == "LoadBalancer":
             ingress = (svc.status.load_balancer.ingress or [None])[0]
             if ingress is None:
