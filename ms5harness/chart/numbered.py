@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ms5harness.chart.rendering import render
+from ms5harness.chart.rendering import example_values, render
 from ms5harness.errors import HarnessError
 from ms5harness.names import COMPONENT
 from ms5harness.paths import K8S_DIR
@@ -113,9 +113,9 @@ def _header(profile: str, name: str, count: int) -> str:
 def numbered_documents(profile: str = NUMBERED_PROFILE) -> dict[str, str]:
     """File name -> file text, for every numbered file and istio/ file."""
     files: dict[str, list[dict]] = {name: [] for name, _ in NUMBERED}
-    for obj in render(profile):
+    for obj in render(profile, example_values(profile)):
         files[numbered_file(obj)].append(obj)
-    for obj in render(profile, {"istio.enabled": True}):
+    for obj in render(profile, {**example_values(profile), "istio.enabled": True}):
         if obj["kind"] in ISTIO_FILES:
             files.setdefault(ISTIO_FILES[obj["kind"]], []).append(obj)
     out = {}

@@ -21,9 +21,29 @@ SCHEMA_FILE = CHART_DIR / "values.schema.json"
 
 
 @cache
+def rules_file() -> dict:
+    return yaml.safe_load(RULES_FILE.read_text())
+
+
 def rules() -> dict[str, dict]:
     """Dotted key pattern -> the schema that replaces the inferred one."""
-    return yaml.safe_load(RULES_FILE.read_text())["rules"]
+    return rules_file()["rules"]
+
+
+def nested(path: str, leaf: dict) -> dict:
+    """`leaf` as the schema of the dotted key `path`, the keys above it required objects."""
+    for key in reversed(path.split(".")):
+        leaf = {"type": "object", "required": [key], "properties": {key: leaf}}
+    return leaf
+
+
+def required_by_profile() -> list[dict]:
+    """One if/then per profile of the rules' `required`: that profile's keys must be non-empty strings."""
+    return [
+        {"if": nested("global.profile", {"const": profile}),
+         "then": {"allOf": [nested(key, {"type": "string", "minLength": 1}) for key in keys]}}
+        for profile, keys in (rules_file().get("required") or {}).items()
+    ]
 
 
 def rule_for(path: str) -> dict | None:
@@ -65,6 +85,8 @@ def build_schema(values_path: Path = CHART_DIR / "values.yaml") -> dict:
     values = yaml.safe_load(values_path.read_text())
     schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": "ms5-dashboard values"}
     schema.update(infer(values, ""))
+    if required_by_profile():
+        schema["allOf"] = required_by_profile()
     return schema
 
 
