@@ -4,6 +4,7 @@ the SLO alerts behave: promtool unit tests (tests/static/promtool/*.yaml) agains
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from ms5harness.errors import HarnessError
 from chart_checks import configmap_data, tool
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
-PROMTOOL_SECONDS = 120  # one `promtool test rules` file (a few seconds here)
+PROMTOOL_SECONDS = 120  # one `promtool test rules` file (about 10 s here)
+OUTAGE_STARTS = 360  # minutes: outage.yaml's six healthy hours
+PAGE_SLACK = 3  # minutes a page may come after its bound: evaluation steps and rate()'s extrapolation
 # Rule files by the name the promtool tests give them -> their ConfigMap key in the render.
 RULE_FILES = {"alerts.yml": "ms5-prometheus-config/alerts.yml", "sli.yml": "ms5-prometheus-rules-sli/sli.yml",
               "slo.yml": "ms5-prometheus-rules-slo/slo.yml"}
@@ -92,12 +95,29 @@ def checks(spec: dict) -> list[dict]:
     return [c for test in spec["tests"] for c in test.get("alert_rule_test", [])]
 
 
+def minutes(duration: str) -> float:
+    return float(duration[:-1]) * {"m": 1, "h": 60, "d": 1440}[duration[-1]]
+
+
+def page_bound(rule: dict) -> float:
+    """Minutes from the start of a total outage to the page: the 1h window holds factor x budget, then `for`."""
+    factor, budget = re.search(r":(?:ratio|rate)1h > \((\S+) \* (\S+)\)", rule["expr"]).groups()
+    return float(factor) * float(budget) * 60 + minutes(rule["for"])
+
+
 def test_promtool_scenarios_cover_every_slo_alert():
-    """Each burn-rate alert pages (or tickets) under its outage and stays quiet at 0.5 % errors."""
-    slo_alerts = {name for name, rule in rendered_alerts().items() if "slo" in rule["labels"] and "BudgetBurn" in name}
+    """Each burn-rate alert pages (or tickets) under its outage, pages in time, and stays quiet at 0.5 % errors."""
+    alerts = rendered_alerts()
+    slo_alerts = {name for name, rule in alerts.items() if "slo" in rule["labels"] and "BudgetBurn" in name}
     assert len(slo_alerts) == 8
-    fired = {c["alertname"] for c in checks(scenario("outage.yaml")) if c["exp_alerts"]}
-    assert fired == slo_alerts
+    outage = checks(scenario("outage.yaml"))
+    assert {c["alertname"] for c in outage if c["exp_alerts"]} == slo_alerts
+    for c in outage:
+        if c["exp_alerts"] and c["alertname"].endswith("Fast"):
+            late = minutes(c["eval_time"]) - OUTAGE_STARTS - page_bound(alerts[c["alertname"]])
+            assert late <= PAGE_SLACK, f"{c['alertname']} checked {late:.1f} min after it must page"
+        elif not c["exp_alerts"]:
+            assert minutes(c["eval_time"]) <= OUTAGE_STARTS, f"{c['alertname']} quiet during the outage?"
     quiet = checks(scenario("quiet.yaml"))
     for when in ("1h", "6h", "1d"):
         assert {c["alertname"] for c in quiet if c["eval_time"] == when and not c["exp_alerts"]} == slo_alerts, when
