@@ -38,8 +38,8 @@ def _named(suffix: str) -> Callable[[dict], bool]:
 # One consistent sequence. The plan numbers 14 twice (backend-hpa, celery-worker) and gives MinIO two
 # numberings; here the TODO list's order wins (14 HPA, 15-17 Celery/Flower, 18-20 MinIO), 21-24 take
 # what the plan left unnumbered (nginx, PodDisruptionBudgets), 25 is the fault proxy of the test profile
-# (faultProxy, off on AKS: the file is empty), 26-28 are unused (the plan's second numbering of the
-# monitoring stack), and 29-41 follow the plan.
+# (faultProxy, off on AKS: the file is empty), 26 the blackbox exporter (the entry-point probes), 27-28
+# are unused (the plan's second numbering of the monitoring stack), and 29-41 follow the plan.
 NUMBERED: tuple[tuple[str, Callable[[dict], bool]], ...] = (
     ("01-namespace.yaml", lambda o: o["kind"] in {"Namespace", "ResourceQuota", "LimitRange", "StorageClass"}),
     ("02-configmap.yaml", _is("ConfigMap", "config")),
@@ -66,6 +66,7 @@ NUMBERED: tuple[tuple[str, Callable[[dict], bool]], ...] = (
     ("23-nginx-config.yaml", _is("ConfigMap", "nginx")),
     ("24-pod-disruption-budgets.yaml", lambda o: o["kind"] == "PodDisruptionBudget"),
     ("25-fault-proxy.yaml", lambda o: _component(o) == "fault-proxy" and o["kind"] in {"Deployment", "Service", "ConfigMap"}),
+    ("26-blackbox-exporter.yaml", lambda o: _component(o) == "blackbox-exporter" and o["kind"] in {"Deployment", "Service", "ConfigMap"}),
     ("29-network-policies.yaml", lambda o: o["kind"] == "NetworkPolicy"),
     ("30-sli-definitions.yaml", _named("-rules-sli")),
     ("31-slo-configuration.yaml", _named("-rules-slo")),

@@ -230,7 +230,9 @@ def test_network_flows_are_exactly_the_needed_ones():
     assert ("backend", 5432) in pg_in and ("celery-worker", 5432) in pg_in and ("prometheus", 9187) in pg_in
     assert ("nginx", 5432) not in pg_in and ("celery-beat", 5432) not in pg_in
     assert ("postgres", 5432) in peers(policies["ms5-backend"], "egress")
-    assert peers(policies["ms5-nginx"], "ingress") == {("0.0.0.0/0", 8080)}
+    assert peers(policies["ms5-nginx"], "ingress") == {("0.0.0.0/0", 8080), ("blackbox-exporter", 8080)}
+    assert peers(policies["ms5-blackbox-exporter"], "ingress") == {("prometheus", 9115)}
+    assert peers(policies["ms5-blackbox-exporter"], "egress") == {("nginx", 8080)}
     assert not peers(policies["ms5-minio"], "egress")
     assert peers(policies["ms5-celery-beat"], "ingress") == set()
 
