@@ -23,7 +23,7 @@ from ms5harness.paths import CHART_DIR, K8S_DIR, PROFILES, values_files
 
 __all__ = [
     "AKS_API_VERSIONS", "CHART_DIR", "CLUSTER_SCOPED", "K8S_DIR", "NUMBERED_PROFILE", "PROFILES", "RELEASE",
-    "build_schema", "check_permissions", "example_values", "helm", "helm_failure", "image_registry", "lint", "missing_permissions",
-    "numbered_drift", "numbered_file", "render", "required_permissions", "set_args", "template", "values_files",
+    "build_schema", "check_permissions", "example_values", "helm", "helm_failure", "image_registry", "lint",
+    "missing_permissions", "numbered_drift", "numbered_file", "render", "required_permissions", "set_args", "template", "values_files",
     "write_numbered", "write_schema",
 ]
