@@ -17,7 +17,8 @@ from ms5harness.errors import HarnessError
 from chart_checks import configmap_data, tool
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
-PROMTOOL_SECONDS = 120  # one `promtool test rules` file (about 10 s here)
+PROMTOOL_SECONDS = 120  # one `promtool test rules` file (about 20 s here)
+AMTOOL_SECONDS = 30  # one `amtool config routes test`
 OUTAGE_STARTS = 360  # minutes: outage.yaml's six healthy hours
 PAGE_SLACK = 3  # minutes a page may come after its bound: evaluation steps and rate()'s extrapolation
 # Rule files by the name the promtool tests give them -> their ConfigMap key in the render.
@@ -61,6 +62,22 @@ def test_every_route_reaches_a_receiver_with_a_target(profile):
         given = chart.example_values(profile)
         assert urls == {"critical": given["alertmanager.receivers.critical.webhookUrl"],
                         "dead-man": given["alertmanager.receivers.deadMan.webhookUrl"]}
+
+
+@pytest.mark.parametrize("profile", chart.PROFILES)
+def test_amtool_routes_each_alert_to_its_receiver(profile, tmp_path):
+    """Alertmanager's own route matching (amtool), not the structure alone: the Watchdog goes to the dead man."""
+    amtool = tool("amtool")
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(configmap_data(profile)["ms5-alertmanager-config/alertmanager.yml"])
+    for labels, receiver in ((["alertname=MS5Watchdog", "severity=info"], "dead-man"),
+                             (["alertname=MS5BackendDown", "severity=critical"], "critical"),
+                             (["alertname=MS5TargetDown", "severity=warning"], "warning"),
+                             (["alertname=MS5AndonCriticalEvent", "severity=info"], "info"),
+                             (["alertname=Unlabelled"], "default")):
+        proc = subprocess.run([amtool, "config", "routes", "test", f"--config.file={path}", *labels],
+                              capture_output=True, text=True, timeout=AMTOOL_SECONDS)
+        assert proc.stdout.strip() == receiver, (labels, proc.stdout, proc.stderr)
 
 
 @pytest.mark.parametrize("key", AKS_REQUIRED)
