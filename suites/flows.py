@@ -29,16 +29,19 @@ ALLOWED = {
     ("celery-worker", "fault-proxy", 5432), ("celery-worker", "fault-proxy", 6379),
     ("celery-beat", "fault-proxy", 6379), ("flower", "fault-proxy", 6379),
     ("fault-proxy", "postgres", 5432), ("fault-proxy", "redis", 6379), ("prometheus", "fault-proxy", 8474),
+    # The entry-point probes: Prometheus asks the blackbox exporter, which GETs through nginx.
+    ("prometheus", "blackbox-exporter", 9115), ("blackbox-exporter", "nginx", 8080),
 }
 
 # Components whose pods live long enough to probe from (Jobs and CronJobs are not sources here). The fault
-# proxy is a destination only: its image holds one static binary, nothing to probe from.
+# proxy and the blackbox exporter are destinations only: their images hold no client to probe from.
 SOURCES = ("nginx", "backend", "celery-worker", "celery-beat", "flower", "postgres", "redis",
            "redis-sentinel", "prometheus", "alertmanager", "alert-webhook", "minio", "backup-monitor")
 # One port per destination for the "everything else is refused" half of the matrix.
 DESTINATIONS = {"backend": 8000, "flower": 5555, "postgres": 5432, "redis": 6379, "redis-sentinel": 26379,
                 "minio": 9000, "prometheus": 9090, "alertmanager": 9093, "alert-webhook": 8080,
-                "celery-worker": 9808, "nginx": 8080, "fault-proxy": 5432, "backup-monitor": 9188}
+                "celery-worker": 9808, "nginx": 8080, "fault-proxy": 5432, "backup-monitor": 9188,
+                "blackbox-exporter": 9115}
 # Rendered only in some profiles: a flow from or to one that is not deployed is not checked.
 OPTIONAL = ("fault-proxy",)
 

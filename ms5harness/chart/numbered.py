@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ms5harness.chart.rendering import render
+from ms5harness.chart.rendering import example_values, render
 from ms5harness.errors import HarnessError
 from ms5harness.names import COMPONENT
 from ms5harness.paths import K8S_DIR
@@ -38,8 +38,9 @@ def _named(suffix: str) -> Callable[[dict], bool]:
 # One consistent sequence. The plan numbers 14 twice (backend-hpa, celery-worker) and gives MinIO two
 # numberings; here the TODO list's order wins (14 HPA, 15-17 Celery/Flower, 18-20 MinIO), 21-24 take
 # what the plan left unnumbered (nginx, PodDisruptionBudgets), 25 is the fault proxy of the test profile
-# (faultProxy, off on AKS: the file is empty), 26 the backup monitor and its alerts, 27-28 are unused (the
-# plan's second numbering of the monitoring stack), and 29-41 follow the plan.
+# (faultProxy, off on AKS: the file is empty), 26 the backup monitor and its alerts, 27 the blackbox exporter
+# (the entry-point probes), 28 is unused (the plan's second numbering of the monitoring stack), and 29-41
+# follow the plan.
 NUMBERED: tuple[tuple[str, Callable[[dict], bool]], ...] = (
     ("01-namespace.yaml", lambda o: o["kind"] in {"Namespace", "ResourceQuota", "LimitRange", "StorageClass"}),
     ("02-configmap.yaml", _is("ConfigMap", "config")),
@@ -68,6 +69,7 @@ NUMBERED: tuple[tuple[str, Callable[[dict], bool]], ...] = (
     ("25-fault-proxy.yaml", lambda o: _component(o) == "fault-proxy" and o["kind"] in {"Deployment", "Service", "ConfigMap"}),
     ("26-backup-monitoring.yaml", lambda o: _named("-rules-backup")(o)
      or (_component(o) == "backup-monitor" and o["kind"] in {"Deployment", "Service"})),
+    ("27-blackbox-exporter.yaml", lambda o: _component(o) == "blackbox-exporter" and o["kind"] in {"Deployment", "Service", "ConfigMap"}),
     ("29-network-policies.yaml", lambda o: o["kind"] == "NetworkPolicy"),
     ("30-sli-definitions.yaml", _named("-rules-sli")),
     ("31-slo-configuration.yaml", _named("-rules-slo")),
@@ -115,9 +117,9 @@ def _header(profile: str, name: str, count: int) -> str:
 def numbered_documents(profile: str = NUMBERED_PROFILE) -> dict[str, str]:
     """File name -> file text, for every numbered file and istio/ file."""
     files: dict[str, list[dict]] = {name: [] for name, _ in NUMBERED}
-    for obj in render(profile):
+    for obj in render(profile, example_values(profile)):
         files[numbered_file(obj)].append(obj)
-    for obj in render(profile, {"istio.enabled": True}):
+    for obj in render(profile, {**example_values(profile), "istio.enabled": True}):
         if obj["kind"] in ISTIO_FILES:
             files.setdefault(ISTIO_FILES[obj["kind"]], []).append(obj)
     out = {}

@@ -19,7 +19,7 @@ ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 ZERO_DIGEST = "sha256:" + "0" * 64
 DEFAULT_TAG = "0.1.0"  # values.yaml's tag of every project image; the deployer passes the content tag
 DOCUMENTATION_NETWORKS = (ipaddress.ip_network("198.51.100.0/24"), ipaddress.ip_network("203.0.113.0/24"))
-EXAMPLE_HOST = re.compile(r"(^|[/.@])example\.(com|org|net)\b")
+EXAMPLE_HOST = re.compile(r"(^|[/.@])example\.(com|org|net)\b|\.invalid(\b|$)")  # RFC 2606 names
 
 FIXES = {
     "secrets.keyVault.tenantId": '--set secrets.keyVault.tenantId="$(az account show --query tenantId -o tsv)"',

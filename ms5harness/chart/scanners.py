@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from ms5harness import tools
-from ms5harness.chart.rendering import KUBE_VERSION, render
+from ms5harness.chart.rendering import KUBE_VERSION, example_values, render
 from ms5harness.errors import HarnessError
 from ms5harness.paths import PROFILES, REPO_ROOT
 
@@ -116,10 +116,11 @@ def checkov(profile: str, manifest: Path) -> list[Finding]:
 
 
 def scan(profile: str) -> list[Finding]:
-    """Both scanners on the objects the chart renders for a profile."""
+    """Both scanners on the objects the chart renders for a profile (with its example deploy-time values,
+    as the numbered files hold them)."""
     with tempfile.TemporaryDirectory(prefix="ms5h-scan-") as tmp:
         manifest = Path(tmp) / f"{profile}.yaml"
-        manifest.write_text(yaml.safe_dump_all(render(profile), sort_keys=False))
+        manifest.write_text(yaml.safe_dump_all(render(profile, example_values(profile)), sort_keys=False))
         return kube_score(profile, manifest) + checkov(profile, manifest)
 
 

