@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+from kubernetes.client import ApiException
 
 from ms5harness import names
 from ms5harness.chaos import session
 from ms5harness.chaos.prometheus.probes import prometheus
 from ms5harness.kube.secrets import secret_value
-from ms5harness.kube.waits import WaitTimeout, poll
 
 __all__ = ["andon_event_round_trip", "write_availability", "seconds_until_ready", "report_backlog_drains",
            "floor_requests"]
@@ -22,6 +22,7 @@ __all__ = ["andon_event_round_trip", "write_availability", "seconds_until_ready"
 DEFAULT_API_URL = "http://127.0.0.1:30080"  # nginx's NodePort on the embedded cluster
 REQUEST_SECONDS = 5  # one request of a floor terminal: longer than that is an outage to the floor
 READY_AGAIN_SECONDS = 120  # the API ready after a fault, before the activity fails
+READY_HOLD_SECONDS = 10  # ready that long to count: the readiness probe's period (values backend.probes.readiness)
 BACKLOG_DRAIN_SECONDS = 180  # a report backlog finished across a worker kill (it drains in about 14 s)
 BACKLOG_POLL_SECONDS = 2  # between looks at the unfinished reports
 LOST_CHECK_SECONDS = 60  # looking the acknowledged events up again after a fault, while lookups still fail
@@ -172,16 +173,32 @@ def write_availability(duration: float = 90, interval: float = 1, configuration:
 
 def seconds_until_ready(timeout: float = READY_AGAIN_SECONDS, configuration: dict | None = None,
                         secrets: dict | None = None) -> float:
-    """Time until /health/detailed answers 200 again (database, Redis, buckets, a worker): the
-    recovery time the journal records. Raises after `timeout`, which fails the activity."""
-    started = time.monotonic()
+    """Time until /health/detailed answers 200 again (database, Redis, buckets, a worker) with every
+    replica of the API ready, held for READY_HOLD_SECONDS: right after a fault the kubelet may still
+    take replicas out on their last failed readiness probes, and one replica answering once would
+    leave nginx with none a moment later. The recovery time the journal records (until it first
+    held); raises after `timeout`, which fails the activity."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    backend = names.object_name("backend")
+    started = deadline = time.monotonic()
+    deadline += timeout
+    since, last = None, "nothing observed"
     with httpx.Client(base_url=api_url(configuration), timeout=REQUEST_SECONDS) as api:
-        try:
-            poll("the API ready again", lambda: api.get("/health/detailed"), lambda r: r.status_code == 200,
-                 timeout=timeout, interval=1, summary=lambda r: f"{r.status_code} {r.text[:300]}")
-        except WaitTimeout as err:
-            raise session.ActivityFailed(str(err)) from None
-    return round(time.monotonic() - started, 1)
+        while time.monotonic() < deadline:
+            try:
+                status = api.get("/health/detailed").status_code
+                deployment = kube.apps.read_namespaced_deployment_status(backend, namespace).status
+                ready, want = deployment.ready_replicas or 0, deployment.replicas or 0
+                last = f"HTTP {status}, {ready} of {want} replicas ready"
+                held = status == 200 and ready == want > 0
+            except (httpx.HTTPError, ApiException) as err:
+                held, last = False, f"{type(err).__name__}: {err}"
+            since = (since or time.monotonic()) if held else None
+            if since is not None and time.monotonic() - since >= READY_HOLD_SECONDS:
+                return round(since - started, 1)
+            time.sleep(1)
+    raise session.ActivityFailed(f"the API ready again, held {READY_HOLD_SECONDS} s: not reached within "
+                                 f"{timeout:.0f}s; last seen: {last}")
 
 
 FINISHED = ("completed", "failed")  # a report job's final states
