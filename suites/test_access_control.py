@@ -4,15 +4,19 @@ secrets are readable only by those that need them."""
 import pytest
 from kubernetes import client
 
-# ServiceAccount (without the release prefix) -> (verb, resource) pairs it must be allowed.
-# Patroni keeps its leader lock and config in ConfigMaps and labels pods by role; the Redis
-# sidecar labels the master pod; Prometheus discovers targets.
+# ServiceAccount (without the release prefix) -> (verb, resource, object name or None) it must be allowed.
+# Patroni keeps its leader lock and config in its own ConfigMaps and labels its own pods by role (its
+# Role names them: resourceNames); the Redis sidecar labels the master pod; Prometheus discovers targets.
+# A name of "pod" is the component's first pod.
 NEEDS = {
-    "postgres": [("get", "configmaps"), ("patch", "configmaps"), ("create", "configmaps"), ("list", "pods"),
-                 ("patch", "pods")],
-    "redis": [("get", "pods"), ("patch", "pods")],  # only its own pods, by name
-    "prometheus": [("list", "services"), ("list", "endpointslices"), ("list", "nodes")],
+    "postgres": [("get", "configmaps", "ms5-postgres-leader"), ("patch", "configmaps", "ms5-postgres-leader"),
+                 ("get", "configmaps", "ms5-postgres-config"), ("create", "configmaps", None),
+                 ("list", "pods", None), ("patch", "pods", "pod")],
+    "redis": [("get", "pods", "pod"), ("patch", "pods", "pod")],  # only its own pods, by name
+    "prometheus": [("list", "services", None), ("list", "endpointslices", None), ("list", "nodes", None)],
 }
+# ... and, named, nothing beside its own objects: what the narrowing must refuse.
+NOT_OTHERS = {"postgres": [("patch", "configmaps", "ms5-config"), ("get", "configmaps", "ms5-nginx")]}
 SAMPLE_FORBIDDEN = [("list", "secrets"), ("create", "pods"), ("delete", "deployments"), ("create", "rolebindings"),
                     ("get", "nodes")]
 
@@ -44,15 +48,22 @@ def test_one_service_account_per_workload(stack):
 @pytest.mark.parametrize("component", sorted(NEEDS))
 def test_service_account_may_do_what_it_needs(stack, component):
     sa = f"ms5-{component}"
-    name = stack.pods(component)[0].metadata.name if component == "redis" else None
-    for verb, resource in NEEDS[component]:
-        assert may(stack, sa, verb, resource, name if resource == "pods" else None), f"{sa} may not {verb} {resource}"
+    for verb, resource, name in NEEDS[component]:
+        name = stack.pods(component)[0].metadata.name if name == "pod" else name
+        assert may(stack, sa, verb, resource, name), f"{sa} may not {verb} {resource} {name or ''}"
+
+
+@pytest.mark.parametrize("component", sorted(NOT_OTHERS))
+def test_a_named_grant_covers_only_its_own_objects(stack, component):
+    sa = f"ms5-{component}"
+    for verb, resource, name in NOT_OTHERS[component]:
+        assert not may(stack, sa, verb, resource, name), f"{sa} may {verb} {resource} {name}"
 
 
 def test_no_service_account_may_do_the_forbidden_sample(stack):
     for sa in service_accounts(stack):
         for verb, resource in SAMPLE_FORBIDDEN:
-            if resource in {r for _, r in NEEDS.get(sa.removeprefix("ms5-"), [])}:
+            if resource in {r for _, r, _ in NEEDS.get(sa.removeprefix("ms5-"), [])}:
                 continue  # covered by the needs test, with its exact verbs
             assert not may(stack, sa, verb, resource), f"{sa} may {verb} {resource}"
 
