@@ -22,8 +22,8 @@ from ms5harness.kube.autoscaling import ScaleOut, ScaleWatcher, Timeline, scale_
 from ms5harness.load import RAMP_SETTLE_SECONDS, SCRAPE_SETTLE_SECONDS, LoadRun
 from ms5harness.verify.stack import Stack
 
-DEFAULT_STEPS = (10, 40, 80)  # floor users; 10 is the nightly's floor (about 8 requests/s)
-DEFAULT_STEP_SECONDS = 60  # a step: its users' ramp, the metric's lag (15 s resolution), a scale-out, a window
+DEFAULT_STEPS = (10, 40, 80, 120)  # floor users; 10 is the nightly's floor (about 8 requests/s)
+DEFAULT_STEP_SECONDS = 45  # a step: its users' ramp, the metric's lag (15 s resolution), a scale-out, a window
 SCALED = "backend"  # the component whose HPA is watched
 MAX_STEPS = 8
 MAX_STEP_USERS = 500  # bounded load: a team's staging cluster is not a stress rig
@@ -93,13 +93,20 @@ class SteppedResult:
         return held
 
     @property
+    def limit_found(self) -> bool:
+        """A step broke an objective, so the capacity is a limit, not just the highest load tried."""
+        return any(not step.met for step in self.steps)
+
+    @property
     def passed(self) -> bool:
         return not self.problems
 
     def lines(self) -> list[str]:
         lines = [step.line() for step in self.steps]
         capacity = self.capacity
-        lines.append(f"capacity: {capacity.users} users, {capacity.requests_per_second:.1f} req/s through the entry point"
+        lines.append(f"capacity: {'' if self.limit_found else 'at least '}{capacity.users} users, "
+                     f"{capacity.requests_per_second:.1f} req/s through the entry point"
+                     f"{'' if self.limit_found else ' (every step held: add a higher one to find the limit)'}"
                      if capacity else "capacity: not even the first step held its objectives")
         if self.scale_out:
             s = self.scale_out
@@ -114,8 +121,8 @@ class SteppedResult:
         capacity = self.capacity
         return {"passed": self.passed, "problems": self.problems, "within_seconds": self.within_seconds,
                 "steps": [s.as_dict() for s in self.steps],
-                "capacity": {"users": capacity.users, "requests_per_second": round(capacity.requests_per_second, 2)}
-                if capacity else None,
+                "capacity": {"users": capacity.users, "requests_per_second": round(capacity.requests_per_second, 2),
+                             "limit_found": self.limit_found} if capacity else None,
                 "scale_out": self.scale_out.as_dict() if self.scale_out else None,
                 "scale_out_users": self.steps[self.scale_out_step].users if self.scale_out else None,
                 "new_replica_requests": self.new_replica_requests, "timeline": self.timeline.as_dict()}
@@ -197,7 +204,7 @@ def judge_scale_out(stack: Stack, stepped: SteppedRun, result: SteppedResult) ->
         result.problems.append(f"objectives broken up to the scale-out, at {unmet} users")
     window = max(1, round(stepped.ended - result.scale_out.step_at))
     result.new_replica_requests = slo.Server(stack.url("prometheus")).scalar(
-        f'sum(increase(http_requests_total{{{slo.API}, pod="{result.scale_out.pod}"}}[{window}s]))',
+        slo.counted(f'http_requests_total{{{slo.API}, pod="{result.scale_out.pod}"}}', f"{window}s"),
         stepped.ended + SCRAPE_SETTLE_SECONDS)
     if not result.new_replica_requests:
         result.problems.append(f"Prometheus counted no request served by the new replica {result.scale_out.pod}")
