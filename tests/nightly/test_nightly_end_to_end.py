@@ -1,5 +1,6 @@
-"""`ms5harness nightly` end to end, as typed, with a short plan of two experiments: it judges both
-under load and leaves a scorecard, a plot per experiment, summary.json and a JUnit file per gate.
+"""`ms5harness nightly` end to end, as typed, with a short plan of one experiment (a Postgres failover:
+faults, data figures, gates): it judges it under load and leaves a scorecard, a plot per experiment,
+summary.json and a JUnit file per gate. Every other experiment runs as typed in tests/chaos.
 The full plan (experiments/nightly.yaml) is the main job, not part of the test command.
 
 This proves the harness judges, not that the stack passes: whether a failover's gates hold is the
@@ -38,17 +39,10 @@ SHORT_PLAN = f"""
         # a 2-3 s failover is a larger share of a 25 s fault window than of the nightly's 60 s
         gates: {{fault: {{availability: 0.9, error_ratio: 0.1, p95: 1s}}}}
         recover_within: 45s
-      - name: network-partition
-        file: {EXPERIMENTS}/network-partition.json
-        service: backend
-        severity: warning
-        load: {{fault: 15s}}
-        gates: {{fault: {{availability: null, error_ratio: null, p95: 10.5s}}}}  # the DB command timeout
-        recover_within: 90s
 """
 
 
-def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, request, tmp_path):
+def test_a_short_nightly_scores_its_experiment_and_reports_it(settle, request, tmp_path):
     settle()
     reports = Path(os.environ.get("MS5H_RUN_DIR") or tmp_path) / "nightly-reports"
     earlier = reports / "nightly-20261130T020000Z"  # last night's run, so the report has a trend
@@ -74,7 +68,7 @@ def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, reques
     assert steps["resilience"]["outcome"] in ("passed", "failed"), steps["resilience"]
     suites = ET.parse(run_dir / "junit-suites.xml").getroot().iter("testcase")
     assert {c.get("classname").split(".")[-1] for c in suites} == {"test_discovery"}
-    assert [e["name"] for e in summary["experiments"]] == ["db-failover", "network-partition"]
+    assert [e["name"] for e in summary["experiments"]] == ["db-failover"]
     for experiment in summary["experiments"]:
         print(f"{experiment['name']}: score {experiment['score']}, passed {experiment['passed']}: {experiment['reason']}")
         assert experiment["hypothesis"]["steady_state_before"] and experiment["hypothesis"]["method"], \
@@ -88,7 +82,7 @@ def test_a_short_nightly_scores_both_experiments_and_reports_them(settle, reques
     assert failover["data"]["writes_acknowledged"] and failover["data"]["writes_lost"] is not None
 
     html = (run_dir / "report.html").read_text()
-    assert "Scorecard" in html and html.count("data:image/png;base64,") >= 2 + 1  # a plot per experiment, a trend
+    assert "Scorecard" in html and html.count("data:image/png;base64,") >= 1 + 1  # a plot per experiment, a trend
     cases = list(ET.parse(run_dir / "junit-nightly.xml").getroot().iter("testcase"))
     assert len(cases) >= sum(len(e["gates"]) for e in summary["experiments"])
     assert proc.returncode == (0 if summary["passed"] else 1), proc.stderr[-2000:]
