@@ -36,7 +36,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     if args.action == "build":
         build.build_all(force=args.force)
         return 0
-    cluster = EmbeddedCluster()
+    cluster = EmbeddedCluster(nodes=getattr(args, "nodes", None))
     if args.action == "up":
         cluster.up()
     elif args.action == "down":
@@ -46,7 +46,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         print(_table(rows))
         return 0 if all(r["state"] in ("healthy", "available") for r in rows) else 3
     elif args.action == "logs":
-        path = cluster.log_file(args.component)
+        path = cluster.log_file(args.component, args.node)
         if args.follow:
             return subprocess.call(["tail", "-n", str(args.tail), "-F", str(path)])
         lines = path.read_text(errors="replace").splitlines()
@@ -56,7 +56,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 def cmd_images(args: argparse.Namespace) -> int:
     from ms5harness.cluster.node_images import CHART_IMAGES, CLUSTER_IMAGES
-    from ms5harness.images import builder, loader
+    from ms5harness.cluster.embedded import EmbeddedCluster
+    from ms5harness.images import builder
     from ms5harness.images.catalog import project_images
 
     images = [*CLUSTER_IMAGES, *project_images(), *CHART_IMAGES]
@@ -72,11 +73,10 @@ def cmd_images(args: argparse.Namespace) -> int:
     archives = {i.ref: builder.build(i) for i in images}
     print(f"{len(archives)} images ready in {time.monotonic() - t0:.0f}s")
     if args.action == "load":
-        from ms5harness.cluster.spec import local_spec
-
-        socket = local_spec().containerd_socket
-        imported = [ref for ref, archive in archives.items() if loader.load(socket, ref, archive)]
-        print(f"imported {len(imported)} images into the embedded cluster's containerd")
+        cluster = EmbeddedCluster()
+        for ref, archive in archives.items():
+            cluster.load_image(ref, archive)
+        print(f"{len(archives)} images in every node's containerd ({', '.join(cluster.node_names)})")
     return 0
 
 
@@ -211,17 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ms5harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    cluster = sub.add_parser("cluster", help="the embedded single-node Kubernetes cluster")
+    cluster = sub.add_parser("cluster", help="the embedded Kubernetes cluster (one to four real nodes on this machine)")
     csub = cluster.add_subparsers(dest="action", required=True)
     cb = csub.add_parser("build", help="build the pinned Go binaries (the cluster's, helm, kube-score) into the cache")
     cb.add_argument("--force", action="store_true", help="rebuild even when cached")
-    csub.add_parser("up", help="start the cluster (a no-op when it runs) and print the kubeconfig path")
+    up = csub.add_parser("up", help="start the cluster (a no-op when it runs) and print the kubeconfig path")
+    up.add_argument("--nodes", type=int, help="nodes in all, 1-4: the control-plane node plus workers, each in its own "
+                                              "network namespace (default: what the last `up` made, else 1)")
     csub.add_parser("down", help="stop the cluster and remove everything it created")
     csub.add_parser("status", help="state of each component (exit 3 when any is not healthy)")
     logs = csub.add_parser("logs", help="show a component's log")
     logs.add_argument("component")
     logs.add_argument("--tail", type=int, default=200, help="last N lines (0: all)")
     logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("--node", default="", help="a worker node's component (default: the control-plane node)")
     cluster.set_defaults(func=cmd_cluster)
 
     images = sub.add_parser("images", help="build images offline and load them into the cluster")

@@ -21,7 +21,7 @@ from ms5harness import chart, tools
 from ms5harness.cluster import volumes
 from ms5harness.cluster.node_images import CHART_IMAGES
 from ms5harness.errors import HarnessError
-from ms5harness.images import builder, loader
+from ms5harness.images import builder
 from ms5harness.images.catalog import project_images
 from ms5harness.target import Target, machine_lock
 from ms5harness.kube.waits import poll, port_number
@@ -67,10 +67,9 @@ def image_values(target: Target, echo) -> dict:
     keys = set(yaml.safe_load((chart.CHART_DIR / "values.yaml").read_text()).get("images", {}))
     wanted = [img for img in (*project_images(), *CHART_IMAGES) if img.key in keys]
     if target.embedded is not None:
-        socket = target.embedded.spec.containerd_socket
         with machine_lock():
             for img in wanted:
-                loader.load(socket, img.ref, builder.build(img, echo=echo))
+                target.embedded.load_image(img.ref, builder.build(img, echo=echo))
     return {f"images.{img.key}.tag": img.tag for img in wanted}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ms5harness.cluster.embedded import EmbeddedCluster
-from ms5harness.images import builder, loader
+from ms5harness.images import builder
 from ms5harness.images.catalog import DockerfileImage
 from ms5harness.kube.client import Kube, connect
 
@@ -58,7 +58,7 @@ class Target:
         (pushed there with the same content tag, docs/aks.md)."""
         if self.embedded is not None:
             with machine_lock():
-                loader.load(self.embedded.spec.containerd_socket, image.ref, builder.build(image))
+                self.embedded.load_image(image.ref, builder.build(image))
             return image.ref
         return f"{registry}/{image.key}:{image.tag}" if registry else image.ref
 

@@ -108,7 +108,7 @@ def kubelet_config(spec: ClusterSpec) -> str:
         "clusterDomain": spec.cluster_domain,
         "readOnlyPort": 0,
         "address": spec.node_ip,
-        "healthzBindAddress": "127.0.0.1",
+        "healthzBindAddress": spec.local_address,
         "tlsCertFile": str(spec.pki / "kubelet-serving.crt"),
         "tlsPrivateKeyFile": str(spec.pki / "kubelet-serving.key"),
         "containerRuntimeEndpoint": f"unix://{spec.containerd_socket}",
@@ -123,6 +123,8 @@ def kubelet_config(spec: ClusterSpec) -> str:
         "serverTLSBootstrap": False,
         "shutdownGracePeriod": "0s",
     }
+    if spec.cgroup_root != "/":
+        doc["cgroupRoot"] = spec.cgroup_root  # a worker's pods live under its own subtree
     return yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -135,8 +137,8 @@ def kube_proxy_config(spec: ClusterSpec) -> str:
         "clusterCIDR": spec.pod_cidr,
         "hostnameOverride": spec.node_name,
         "bindAddress": "127.0.0.1",
-        "metricsBindAddress": "127.0.0.1:10249",
-        "healthzBindAddress": "127.0.0.1:10256",
+        "metricsBindAddress": f"{spec.local_address}:10249",
+        "healthzBindAddress": f"{spec.local_address}:10256",
         # NodePorts answer on loopback only: load and tests target 127.0.0.1.
         "nodePortAddresses": ["127.0.0.0/8"],
         "iptables": {"localhostNodePorts": True, "masqueradeAll": False},
@@ -241,6 +243,11 @@ def scheduler_args(spec: ClusterSpec) -> list[str]:
 
 
 def kubelet_args(spec: ClusterSpec) -> list[str]:
+    pool = {}
+    if spec.node_labels:
+        pool["node_labels"] = ",".join(f"{k}={v}" for k, v in spec.node_labels)
+    if spec.node_taints:
+        pool["register_with_taints"] = ",".join(spec.node_taints)
     return _flags(
         config=spec.config_dir / "kubelet.yaml",
         kubeconfig=spec.config_dir / "kubelet.kubeconfig",
@@ -248,6 +255,7 @@ def kubelet_args(spec: ClusterSpec) -> list[str]:
         node_ip=spec.node_ip,
         root_dir=spec.kubelet_root,
         cert_dir=spec.kubelet_root / "pki",
+        **pool,
         v=1,
     )
 

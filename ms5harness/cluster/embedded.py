@@ -13,79 +13,25 @@ import json
 import os
 import shutil
 import signal
-import ssl
-import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import httpx
 import yaml
 
 from ms5harness import tools
-from ms5harness.cluster import addons, build, configs, network, pki, preflight
+from ms5harness.cluster import addons, build, configs, network, pki, preflight, workers
+from ms5harness.cluster.components import COMPONENTS, NAMES, Echo, pid_of, safe, start_component
+from ms5harness.cluster.mounts import mounts_under, unmount_under
 from ms5harness.cluster.node_images import CLUSTER_IMAGES
-from ms5harness.cluster.processes import Process, is_alive, running_pid, start, stop, tail, wait_until
+from ms5harness.cluster.processes import Process, is_alive, stop, wait_until
 from ms5harness.cluster.spec import ClusterSpec, local_spec
 from ms5harness.errors import HarnessError
 from ms5harness.images import builder, loader
 
-Echo = Callable[[str], None]
-
-START_SECONDS = 45.0  # a host component from exec to healthy; they take 1-10 s on the 2-core machine
-APISERVER_START_SECONDS = 90  # the apiserver runs its post-start hooks (RBAC bootstrap, CRDs) first
-HEALTH_CHECK_SECONDS = 2.0  # one /healthz request to a local component
 NODE_READY_SECONDS = 90  # kubelet registered and its CNI config in place
 ADDONS_SECONDS = 120  # CoreDNS and metrics-server rolled out (images imported, not pulled)
 POD_KILL_SECONDS = 3  # SIGKILLed pod processes gone before the next sweep
 
-
-@dataclass(frozen=True)
-class Component:
-    name: str
-    binary: str
-    args: Callable[[ClusterSpec], list[str]]
-    health: Callable[[ClusterSpec], bool]
-    ports: tuple[int, ...]
-    timeout: float = START_SECONDS
-
-
-def _http_ok(url: str, spec: ClusterSpec | None = None, client_cert: bool = False) -> bool:
-    if url.startswith("https"):
-        if client_cert and spec is not None:
-            verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(spec.pki / "ca.crt"))
-            verify.load_cert_chain(str(spec.pki / "admin.crt"), str(spec.pki / "admin.key"))
-        else:
-            verify = False
-    else:
-        verify = True
-    return httpx.get(url, verify=verify, timeout=HEALTH_CHECK_SECONDS).status_code == 200
-
-
-def _containerd_healthy(spec: ClusterSpec) -> bool:
-    return spec.containerd_socket.exists() and loader.ctr(spec.containerd_socket, "version").returncode == 0
-
-
-COMPONENTS: tuple[Component, ...] = (
-    Component("containerd", "/usr/bin/containerd",
-              lambda s: ["--config", str(s.config_dir / "containerd.toml")], _containerd_healthy, ()),
-    Component("etcd", "etcd", configs.etcd_args,
-              lambda s: _http_ok("http://127.0.0.1:2379/health"), (2379, 2380, 2381)),
-    Component("kube-apiserver", "kube-apiserver", configs.apiserver_args,
-              lambda s: _http_ok(f"{s.server_url}/readyz", s, client_cert=True), (6443,), APISERVER_START_SECONDS),
-    Component("kube-controller-manager", "kube-controller-manager", configs.controller_manager_args,
-              lambda s: _http_ok("https://127.0.0.1:10257/healthz"), (10257,)),
-    Component("kube-scheduler", "kube-scheduler", configs.scheduler_args,
-              lambda s: _http_ok("https://127.0.0.1:10259/healthz"), (10259,)),
-    Component("kubelet", "kubelet", configs.kubelet_args,
-              lambda s: _http_ok("http://127.0.0.1:10248/healthz"), (10248, 10250)),
-    Component("kube-proxy", "kube-proxy", configs.kube_proxy_args,
-              lambda s: _http_ok("http://127.0.0.1:10256/healthz"), (10249, 10256)),
-    Component("kube-router", "kube-router", configs.kube_router_args,
-              lambda s: _http_ok("http://127.0.0.1:20244/healthz"), (20244,)),
-)
-NAMES = tuple(c.name for c in COMPONENTS)
 ADDON_DEPLOYMENTS = ("coredns", "metrics-server")
 KUBECONFIG_USERS = {
     "admin": "admin", "controller-manager": "controller-manager", "scheduler": "scheduler",
@@ -94,22 +40,52 @@ KUBECONFIG_USERS = {
 
 
 class EmbeddedCluster:
-    def __init__(self, spec: ClusterSpec | None = None, echo: Echo = print):
+    def __init__(self, spec: ClusterSpec | None = None, echo: Echo = print, nodes: int | None = None):
+        """nodes: how many nodes `up` makes (1..4); None keeps what the last `up` made."""
+        if nodes is not None and not 1 <= nodes <= workers.MAX_NODES:
+            raise HarnessError(f"--nodes {nodes} is outside 1..{workers.MAX_NODES}",
+                               "the embedded cluster runs one to four nodes on this machine")
         self.spec = spec or local_spec()
         self.echo = echo
+        self.nodes = nodes
 
     # -- helpers ------------------------------------------------------------
-    def process(self, comp: Component) -> Process:
-        binary = comp.binary if comp.binary.startswith("/") else str(tools.binary(comp.binary))
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
-        return Process(comp.name, [binary, *comp.args(self.spec)], self.spec.pid_dir, self.spec.log_dir, env)
-
     def pid_of(self, name: str) -> int | None:
-        return running_pid(Process(name, [], self.spec.pid_dir, self.spec.log_dir))
+        return pid_of(self.spec, name)
 
     @property
     def kubeconfig(self) -> Path:
         return self.spec.admin_kubeconfig
+
+    @property
+    def node_count(self) -> int:
+        return self.nodes or workers.recorded_nodes(self.spec)
+
+    def worker(self, index: int) -> workers.WorkerNode:
+        return workers.WorkerNode(self.spec, index, self.kubeconfig, self.echo)
+
+    @property
+    def workers(self) -> list[workers.WorkerNode]:
+        return [self.worker(i) for i in range(2, self.node_count + 1)]
+
+    @property
+    def node_names(self) -> list[str]:
+        return [self.spec.node_name, *(w.name for w in self.workers)]
+
+    def load_image(self, ref: str, archive: Path) -> None:
+        """Import an image into every node's containerd; nodes that join later import it too."""
+        running = [w.spec for w in self.workers if pid_of(w.spec, "containerd")]  # the others import it as they start
+        for socket in [self.spec.containerd_socket, *(spec.containerd_socket for spec in running)]:
+            loader.load(socket, ref, archive)
+        record = self.spec.state / "images.json"
+        known = json.loads(record.read_text()) if record.exists() else {}
+        if known.get(ref) != str(archive):
+            record.write_text(json.dumps({**known, ref: str(archive)}, indent=1))
+
+    def images(self) -> dict[str, Path]:
+        record = self.spec.state / "images.json"
+        known = json.loads(record.read_text()) if record.exists() else {}
+        return {ref: Path(archive) for ref, archive in known.items() if Path(archive).exists()}
 
     # -- up -----------------------------------------------------------------
     def up(self) -> Path:
@@ -130,13 +106,14 @@ class EmbeddedCluster:
             network.share_netns_dir()
             archives = {img.ref: builder.build(img, echo=self.echo) for img in CLUSTER_IMAGES}
             for comp in COMPONENTS:
-                self._start(comp)
+                start_component(spec, comp, self.echo)
                 if comp.name == "containerd":
                     for ref, archive in archives.items():
-                        loader.load(spec.containerd_socket, ref, archive)
+                        self.load_image(ref, archive)
                 if comp.name == "kube-apiserver":
                     self._apply(addons.kube_router_rbac())
-            self._wait_node_ready()
+            self._wait_node_ready(spec.node_name)
+            self._shape_nodes()
             self._apply(addons.coredns(spec) + addons.metrics_server(spec))
             self._wait_addons()
         except BaseException:
@@ -164,31 +141,37 @@ class EmbeddedCluster:
             configs.write_if_changed(path, text, mode=0o600)
         configs.write_all(spec)
 
-    def _start(self, comp: Component) -> None:
-        if self.pid_of(comp.name) and _safe(comp.health, self.spec):
-            return
-        proc = self.process(comp)
-        pid = start(proc)
-        t0 = time.monotonic()
-        healthy = wait_until(lambda: _raise_if_dead(pid, comp, proc) or comp.health(self.spec), comp.timeout, 0.25)
-        if not healthy:
-            last = tail(proc.log_file, 1) or "no output"
-            raise HarnessError(
-                f"{comp.name} did not become healthy within {comp.timeout:.0f}s; last log line: {last[:300]}",
-                f"see `ms5harness cluster logs {comp.name}` ({proc.log_file})",
-            )
-        self.echo(f"  {comp.name:<24} healthy after {time.monotonic() - t0:.1f}s (pid {pid})")
+    def _shape_nodes(self) -> None:
+        """Start the workers up to node_count (and remove those above it); pool labels on every node."""
+        for index in workers.present_indexes(self.spec):
+            if index > self.node_count:
+                self.remove_node(index)
+        if self.node_count > 1:
+            tools.run("kubectl", self.kubeconfig, "label", "node", self.spec.node_name, "--overwrite",
+                      *(f"{k}={v}" for k, v in workers.pool_labels(1)), seconds=tools.KUBECTL_SECONDS)
+        for worker in self.workers:
+            worker.up(self.images())
+            self._wait_node_ready(worker.name)
+        workers.record_nodes(self.spec, self.node_count)
+
+    def remove_node(self, index: int) -> None:
+        """Take a worker away for good: its Node object, then every trace on the machine."""
+        worker = self.worker(index)
+        tools.run("kubectl", self.kubeconfig, "delete", "node", worker.name, "--ignore-not-found", "--wait=false",
+                  check=False, seconds=tools.KUBECTL_SECONDS)
+        worker.down()
+        self.echo(f"  node {worker.name} removed")
 
     def _apply(self, objects: list[dict]) -> None:
         text = yaml.safe_dump_all(objects, sort_keys=False)
         tools.run("kubectl", self.kubeconfig, "apply", "--server-side", "--force-conflicts",
                   "--field-manager=ms5harness", "-f", "-", stdin=text, seconds=tools.KUBECTL_SECONDS)
 
-    def _wait_node_ready(self, timeout: float = NODE_READY_SECONDS) -> None:
+    def _wait_node_ready(self, name: str, timeout: float = NODE_READY_SECONDS) -> None:
         t0 = time.monotonic()
 
         def ready() -> bool:
-            out = tools.run("kubectl", self.kubeconfig, "get", "node", self.spec.node_name, "-o", "json",
+            out = tools.run("kubectl", self.kubeconfig, "get", "node", name, "-o", "json",
                             check=False, seconds=tools.KUBECTL_SECONDS)
             if out.returncode != 0:
                 return False
@@ -196,9 +179,9 @@ class EmbeddedCluster:
             return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
 
         if not wait_until(ready, timeout, 0.5):
-            raise HarnessError(f"node {self.spec.node_name} did not become Ready within {timeout:.0f}s",
-                               "see `ms5harness cluster logs kubelet`")
-        self.echo(f"  node {self.spec.node_name:<19} Ready after {time.monotonic() - t0:.1f}s")
+            raise HarnessError(f"node {name} did not become Ready within {timeout:.0f}s",
+                               f"see `ms5harness cluster logs kubelet --node {name}`")
+        self.echo(f"  node {name:<19} Ready after {time.monotonic() - t0:.1f}s")
 
     def _wait_addons(self, timeout: float = ADDONS_SECONDS) -> None:
         t0 = time.monotonic()
@@ -222,6 +205,8 @@ class EmbeddedCluster:
         spec = self.spec
         say = (lambda _msg: None) if quiet else self.echo
         t0 = time.monotonic()
+        for index in workers.present_indexes(spec):
+            self.worker(index).down()
         for name in ("kube-router", "kube-proxy", "kubelet"):
             stop(Process(name, [], spec.pid_dir, spec.log_dir))
         kill_pod_processes()
@@ -233,6 +218,7 @@ class EmbeddedCluster:
         network.remove_hidden_netns()
         unmount_under((spec.state, spec.run))
         network.remove_bridge(spec)
+        workers.remove_node_bridge()
         network.remove_owned_chains()
         network.remove_owned_ipsets()
         remove_pod_cgroups()
@@ -250,7 +236,7 @@ class EmbeddedCluster:
         rows = []
         for comp in COMPONENTS:
             pid = self.pid_of(comp.name)
-            healthy = bool(pid) and _safe(comp.health, self.spec)
+            healthy = bool(pid) and safe(comp.health, self.spec)
             rows.append({"component": comp.name, "pid": pid or "-",
                          "state": "healthy" if healthy else ("unhealthy" if pid else "stopped")})
         api_up = rows[2]["state"] == "healthy"
@@ -261,30 +247,23 @@ class EmbeddedCluster:
                                 "jsonpath={.status.availableReplicas}", check=False, seconds=tools.KUBECTL_SECONDS)
                 state = "available" if out.returncode == 0 and out.stdout.strip() not in ("", "0") else "unavailable"
             rows.append({"component": name, "pid": "pod", "state": state})
+        for worker in self.workers:
+            rows += worker.status()
         return rows
 
-    def log_file(self, name: str) -> Path:
+    def log_file(self, name: str, node: str = "") -> Path:
         if name not in NAMES:
             raise HarnessError(f"unknown component {name!r}", f"choose one of {', '.join(NAMES)}")
-        path = self.spec.log_dir / f"{name}.log"
+        log_dir = self.spec.log_dir
+        if node and node != self.spec.node_name:
+            found = [w for w in self.workers if w.name == node]
+            if not found:
+                raise HarnessError(f"no node {node!r} in the embedded cluster", f"choose one of {', '.join(self.node_names)}")
+            log_dir = found[0].spec.log_dir
+        path = log_dir / f"{name}.log"
         if not path.exists():
             raise HarnessError(f"{name} has no log at {path}", "the cluster was never started, or was taken down")
         return path
-
-
-def _safe(check: Callable[[ClusterSpec], bool], spec: ClusterSpec) -> bool:
-    try:
-        return bool(check(spec))
-    except Exception:
-        return False
-
-
-def _raise_if_dead(pid: int, comp: Component, proc: Process) -> bool:
-    if not is_alive(pid):
-        last = tail(proc.log_file, 1) or "no output"
-        raise HarnessError(f"{comp.name} exited during start-up: {last[:300]}",
-                           f"see `ms5harness cluster logs {comp.name}` ({proc.log_file})")
-    return False
 
 
 def pod_cgroup_dirs() -> list[Path]:
@@ -338,18 +317,3 @@ def remove_pod_cgroups() -> None:
             cg.rmdir()
         except OSError:
             pass
-
-
-def mounts_under(roots: tuple[Path, ...]) -> list[str]:
-    prefixes = tuple(str(r) + "/" for r in roots) + tuple(str(r) for r in roots)
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].replace("\\040", " ")
-        if point.startswith(prefixes):
-            points.append(point)
-    return points
-
-
-def unmount_under(roots: tuple[Path, ...]) -> None:
-    for point in sorted(set(mounts_under(roots)), key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)

@@ -68,6 +68,7 @@ def guard_rules(spec: ClusterSpec) -> list[list[str]]:
         ["-s", spec.pod_cidr, *out, "-m", "comment", "--comment", "ms5h: pods stay on this machine", *reject],
         ["-d", spec.pod_cidr, *out, "-m", "comment", "--comment", "ms5h: pod range is local only", *reject],
         ["-d", spec.service_cidr, *out, "-m", "comment", "--comment", "ms5h: untranslated service IPs", *reject],
+        ["-s", spec.node_subnet, *out, "-m", "comment", "--comment", "ms5h: worker nodes stay on this machine", *reject],
     ]
 
 

@@ -168,3 +168,18 @@ def _load_or_create(pki_dir: Path, name: str, create) -> KeyPair:
     write_pem(crt, pair.cert_pem())
     write_pem(key, pair.key_pem(), private=True)
     return pair
+
+
+def node_cert_specs(node_name: str, node_ip: str) -> list[CertSpec]:
+    """A node's own identity (the Node authorizer's system:node:<name>) and serving certificate."""
+    return [spec for spec in cluster_cert_specs(node_name, node_ip, "")
+            if spec.name in ("kubelet-client", "kubelet-serving")]
+
+
+def generate_node(cluster_pki: Path, node_pki: Path, node_name: str, node_ip: str) -> None:
+    """A worker node's certificates, issued by the cluster's CA (created by `generate` first)."""
+    ca = KeyPair(x509.load_pem_x509_certificate((cluster_pki / "ca.crt").read_bytes()),
+                 serialization.load_pem_private_key((cluster_pki / "ca.key").read_bytes(), password=None))
+    write_pem(node_pki / "ca.crt", ca.cert_pem())
+    for spec in node_cert_specs(node_name, node_ip):
+        _load_or_create(node_pki, spec.name, lambda spec=spec: issue(spec, ca))

@@ -25,6 +25,7 @@ class Process:
     pid_dir: Path
     log_dir: Path
     env: dict[str, str] | None = None
+    cgroup: str = "/"  # a worker node's subtree (cgroup v1, every controller): freezing or killing it takes the node
 
     @property
     def pid_file(self) -> Path:
@@ -75,9 +76,24 @@ def start(proc: Process) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, **(proc.env or {})},
+            preexec_fn=(lambda: join_cgroup(proc.cgroup)) if proc.cgroup != "/" else None,
         )
     proc.pid_file.write_text(f"{child.pid}\n")
     return child.pid
+
+
+CGROUP_V1 = Path("/sys/fs/cgroup")
+
+
+def cgroup_controllers() -> list[Path]:
+    """The v1 hierarchies (cpu, memory, pids, freezer, ..., name=systemd), not the unified one."""
+    return sorted(p for p in CGROUP_V1.iterdir() if p.is_dir() and p.name != "unified" and (p / "cgroup.procs").exists())
+
+
+def join_cgroup(path: str) -> None:
+    """Move the calling process into path/system of every hierarchy (created by the node's start)."""
+    for controller in cgroup_controllers():
+        (controller / path.strip("/") / "system" / "cgroup.procs").write_text(str(os.getpid()))
 
 
 def stop(proc: Process, timeout: float = STOP_SECONDS) -> bool:

@@ -29,9 +29,17 @@ class ClusterSpec:
     dns_service_ip: str = "10.96.0.10"
     cluster_domain: str = "cluster.local"
     bridge: str = "ms5br0"
+    node_subnet: str = "10.250.0.0/24"  # worker nodes' addresses, behind the host's node bridge
     api_port: int = 6443
     state: Path = Path("/var/lib/ms5harness")
     run: Path = Path("/run/ms5harness")
+    # A worker node (cluster/workers.py) runs in its own network namespace and cgroup subtree and
+    # reaches the API server at the control-plane node's address; the control-plane node uses the host's.
+    netns: str = ""
+    cgroup_root: str = "/"
+    api_host: str = "127.0.0.1"
+    node_labels: tuple[tuple[str, str], ...] = ()
+    node_taints: tuple[str, ...] = ()
 
     @property
     def api_service_ip(self) -> str:
@@ -43,7 +51,13 @@ class ClusterSpec:
 
     @property
     def server_url(self) -> str:
-        return f"https://127.0.0.1:{self.api_port}"
+        return f"https://{self.api_host}:{self.api_port}"
+
+    @property
+    def local_address(self) -> str:
+        """Where the node's health and metrics ports listen: loopback, or a worker's own address
+        (its loopback is inside its namespace, out of the harness's reach)."""
+        return self.node_ip if self.netns else "127.0.0.1"
 
     # Locations -------------------------------------------------------------
     @property

@@ -33,12 +33,12 @@ class Scratch:
         self.create(objects.pod(name, self.image, labels=labels, **spec_args))
         return waits.pod_running(self.kube, self.name, name, timeout)
 
-    def serve_http(self, name: str, labels: dict | None = None) -> client.V1Pod:
-        return self.run_pod(name, labels=labels or {"app": name}, port=8080,
+    def serve_http(self, name: str, labels: dict | None = None, node: str | None = None) -> client.V1Pod:
+        return self.run_pod(name, labels=labels or {"app": name}, port=8080, node=node,
                             command=["python3", "-m", "http.server", "8080", "--bind", "0.0.0.0"])
 
-    def sleeper(self, name: str, labels: dict | None = None) -> client.V1Pod:
-        return self.run_pod(name, labels=labels or {"app": name}, command=["sleep", "600"])
+    def sleeper(self, name: str, labels: dict | None = None, node: str | None = None) -> client.V1Pod:
+        return self.run_pod(name, labels=labels or {"app": name}, command=["sleep", "600"], node=node)
 
     def exec(self, pod: str, command: list[str], timeout: float = waits.EXEC_SECONDS) -> waits.ExecResult:
         return waits.exec_in_pod(self.kube, self.name, pod, command, timeout=timeout)

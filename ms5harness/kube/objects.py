@@ -38,7 +38,9 @@ PROBE_RESOURCES = {"requests": {"cpu": "5m", "memory": "16Mi"}, "limits": {"cpu"
 
 
 def pod_spec(image: str, command: list[str] | None = None, port: int | None = None,
-             privileged: bool = False, resources: dict | None = None, port_name: str = "http") -> dict:
+             privileged: bool = False, resources: dict | None = None, port_name: str = "http",
+             node: str | None = None) -> dict:
+    """node: pin the pod to that node (tolerating its taints, a spot node's included)."""
     container: dict = {
         "name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
         "resources": copy.deepcopy(resources or PROBE_RESOURCES),
@@ -50,7 +52,7 @@ def pod_spec(image: str, command: list[str] | None = None, port: int | None = No
     if port:
         container["ports"] = [{"name": port_name, "containerPort": port}]
         container["readinessProbe"] = {"tcpSocket": {"port": port}, "periodSeconds": 1}
-    return {
+    spec = {
         "automountServiceAccountToken": False,
         "terminationGracePeriodSeconds": 1,
         "enableServiceLinks": False,
@@ -58,6 +60,9 @@ def pod_spec(image: str, command: list[str] | None = None, port: int | None = No
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
     }
+    if node:
+        spec |= {"nodeName": node, "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}]}
+    return spec
 
 
 def pod(name: str, image: str, labels: dict | None = None, **spec_args) -> dict:

@@ -4,14 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from ms5harness.cluster import build, network
-from ms5harness.cluster.embedded import EmbeddedCluster, mounts_under, pod_cgroup_dirs
+from ms5harness.cluster import build, network, workers
+from ms5harness.cluster.embedded import EmbeddedCluster, pod_cgroup_dirs
+from ms5harness.cluster.mounts import mounts_under
 
 pytestmark = pytest.mark.destructive
 
 
 def our_processes(spec) -> list[str]:
-    markers = [str(build.bin_dir(c)) for c in build.COMPONENTS] + [str(spec.containerd_socket), str(spec.config_dir)]
+    markers = [str(build.bin_dir(c)) for c in build.COMPONENTS] + [str(spec.state), str(spec.run)]
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -29,6 +30,8 @@ def our_processes(spec) -> list[str]:
 
 @pytest.fixture(scope="module")
 def downed():
+    """Down from two nodes, so that a worker's traces are counted too."""
+    EmbeddedCluster(echo=lambda _m: None, nodes=2).up()
     cluster = EmbeddedCluster(echo=lambda _m: None)
     cluster.down()
     return cluster
@@ -49,6 +52,7 @@ def test_no_bridge_netns_or_mount_is_left(downed):
     assert network.hidden_netns_mounts(network.mountinfo()) == []
     assert mounts_under((downed.spec.state, downed.spec.run)) == []
     assert pod_cgroup_dirs() == []
+    assert workers.leftovers(downed.spec) == []
 
 
 def test_no_state_is_left(downed):
