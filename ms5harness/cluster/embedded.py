@@ -149,6 +149,8 @@ class EmbeddedCluster:
         if self.node_count > 1:
             tools.run("kubectl", self.kubeconfig, "label", "node", self.spec.node_name, "--overwrite",
                       *(f"{k}={v}" for k, v in workers.pool_labels(1)), seconds=tools.KUBECTL_SECONDS)
+        else:
+            workers.remove_node_bridge()
         for worker in self.workers:
             worker.up(self.images())
             self._wait_node_ready(worker.name)
