@@ -18,6 +18,11 @@ if [[ $EUID -ne 0 ]]; then
 fi
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh || exit 1
+# The tests expect the one-node shape (tests/cluster/test_multinode.py grows it and shrinks it back):
+# whatever shape an earlier `cluster up --nodes N` left recorded on this machine is reset here.
+if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
+  .venv/bin/ms5harness cluster up --nodes 1 || exit 1
+fi
 
 run_id=${MS5H_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
 out=reports/$run_id

@@ -125,10 +125,15 @@ def ensure_netns(spec: ClusterSpec) -> None:
                     "net.bridge.bridge-nf-call-iptables=1"], check=True, capture_output=True)
 
 
+def hierarchies() -> list[Path]:
+    """Every mounted hierarchy, the unified one included (runc makes the pods' cgroups there too)."""
+    return [*cgroup_controllers(), CGROUP_V1 / "unified"]
+
+
 def cgroup_dirs(spec: ClusterSpec) -> list[Path]:
-    """The node's subtree in every v1 hierarchy, deepest first."""
+    """The node's subtree in every hierarchy, deepest first."""
     found: list[Path] = []
-    for controller in cgroup_controllers():
+    for controller in hierarchies():
         for dirpath, _dirs, _files in os.walk(controller / spec.cgroup_root.strip("/")):
             found.append(Path(dirpath))
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
@@ -317,7 +322,7 @@ def leftovers(cluster: ClusterSpec) -> list[str]:
     found += [f"link {p.name}" for p in Path("/sys/class/net").iterdir() if p.name.startswith("ms5n")]
     routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout.splitlines()
     found += [f"route {r}" for r in routes if NODE_BRIDGE in r]
-    for controller in cgroup_controllers():
+    for controller in hierarchies():
         found += [f"cgroup {p}" for p in controller.glob(f"{cluster.node_name}-*")]
     found += [f"state {p}" for p in (cluster.state / "nodes", cluster.run / "nodes") if p.exists() and any(p.iterdir())]
     return found
