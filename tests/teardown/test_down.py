@@ -30,8 +30,9 @@ def our_processes(spec) -> list[str]:
 
 @pytest.fixture(scope="module")
 def downed():
-    """Down from two nodes, so that a worker's traces are counted too."""
-    EmbeddedCluster(echo=lambda _m: None, nodes=2).up()
+    """Down from the shape the run left (one node: tests/cluster/test_multinode.py removes its workers
+    through the same `WorkerNode.down` and counts their traces; growing here would import every image
+    of the stack into a new node, 2 min of CI). Workers' traces are counted here too."""
     cluster = EmbeddedCluster(echo=lambda _m: None)
     cluster.down()
     return cluster
