@@ -21,7 +21,7 @@ import yaml
 from ms5harness import tools
 from ms5harness.cluster import addons, build, configs, network, pki, preflight, workers
 from ms5harness.cluster.components import COMPONENTS, NAMES, Echo, pid_of, safe, start_component
-from ms5harness.cluster.mounts import mounts_under, unmount_under
+from ms5harness.cluster.mounts import remove_mounts, unmount_under
 from ms5harness.cluster.node_images import CLUSTER_IMAGES
 from ms5harness.cluster.processes import Process, is_alive, stop, wait_until
 from ms5harness.cluster.spec import ClusterSpec, local_spec
@@ -77,12 +77,12 @@ class EmbeddedCluster:
         running = [w.spec for w in self.workers if pid_of(w.spec, "containerd")]  # the others import it as they start
         for socket in [self.spec.containerd_socket, *(spec.containerd_socket for spec in running)]:
             loader.load(socket, ref, archive)
-        record = self.spec.state / "images.json"
-        known = json.loads(record.read_text()) if record.exists() else {}
-        if known.get(ref) != str(archive):
-            record.write_text(json.dumps({**known, ref: str(archive)}, indent=1))
+        known = self.images()
+        if known.get(ref) != archive:
+            (self.spec.state / "images.json").write_text(json.dumps({r: str(a) for r, a in {**known, ref: archive}.items()}, indent=1))
 
     def images(self) -> dict[str, Path]:
+        """Every image imported so far (by ref), whose archive is still in the cache."""
         record = self.spec.state / "images.json"
         known = json.loads(record.read_text()) if record.exists() else {}
         return {ref: Path(archive) for ref, archive in known.items() if Path(archive).exists()}
@@ -225,10 +225,7 @@ class EmbeddedCluster:
         network.remove_owned_ipsets()
         remove_pod_cgroups()
         network.restore_sysctls(spec)
-        leftovers = mounts_under((spec.state, spec.run))
-        if leftovers:
-            raise HarnessError(f"{len(leftovers)} mounts remain under {spec.state}, e.g. {leftovers[0]}",
-                               "unmount them by hand, then run `cluster down` again")
+        remove_mounts((spec.state, spec.run))  # again: what the cleanup above released
         for d in (spec.state, spec.run):
             shutil.rmtree(d, ignore_errors=True)
         say(f"cluster down in {time.monotonic() - t0:.1f}s")

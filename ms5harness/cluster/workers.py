@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ms5harness import tools
 from ms5harness.cluster import configs, network, pki
-from ms5harness.cluster.mounts import mounts_under, unmount_under
+from ms5harness.cluster.mounts import remove_mounts
 from ms5harness.cluster.components import NODE_COMPONENTS, Echo, pid_of, safe, start_component
 from ms5harness.cluster.processes import CGROUP_V1, cgroup_controllers, is_alive, wait_until
 from ms5harness.cluster.spec import ClusterSpec
@@ -73,7 +73,7 @@ def worker_spec(cluster: ClusterSpec, index: int) -> ClusterSpec:
     name = node_name(cluster, index)
     spec = replace(cluster, node_name=name, node_ip=str(node_subnet(cluster)[index]), netns=name, cgroup_root=f"/{name}",
                    api_host=cluster.node_ip, state=cluster.state / "nodes" / name, run=cluster.run / "nodes" / name,
-                   bridge=cluster.bridge, node_labels=pool_labels(index),
+                   node_labels=pool_labels(index),
                    node_taints=(SPOT_TAINT,) if POOL_OF_INDEX[index] == "spot" else ())
     cidr_file = spec.state / "pod-cidr"
     return replace(spec, node_pod_cidr=cidr_file.read_text().strip()) if cidr_file.exists() else spec
@@ -274,11 +274,7 @@ class WorkerNode:
         if netns_exists(spec.netns):
             _ip("netns", "delete", spec.netns, check=False)
         _ip("link", "delete", host_interface(spec), check=False)
-        unmount_under((spec.state, spec.run))
-        leftovers = mounts_under((spec.state, spec.run))
-        if leftovers:
-            raise HarnessError(f"{len(leftovers)} mounts remain under {spec.state}, e.g. {leftovers[0]}",
-                               "unmount them by hand, then run `cluster down` again")
+        remove_mounts((spec.state, spec.run))
         for cg in cgroup_dirs(spec):
             try:
                 cg.rmdir()
