@@ -207,4 +207,6 @@ def judge_scale_out(stack: Stack, stepped: SteppedRun, result: SteppedResult) ->
         slo.counted(f'http_requests_total{{{slo.API}, pod="{result.scale_out.pod}"}}', f"{window}s"),
         stepped.ended + SCRAPE_SETTLE_SECONDS)
     if not result.new_replica_requests:
-        result.problems.append(f"Prometheus counted no request served by the new replica {result.scale_out.pod}")
+        serving = result.timeline.pods[result.scale_out.pod].serving
+        result.problems.append(f"Prometheus counted no request served by the new replica {result.scale_out.pod} "
+                               f"(in the Service's endpoints {stepped.ended - serving:.0f} s before the load ended)")
