@@ -145,9 +145,9 @@ resources:
 {{- end -}}
 
 {{/*
-Node pool placement and anti-affinity; (dict "ctx" $ "component" "x" "pool" "compute"). The HA components
-(placement.haComponents) follow placement.nodeAntiAffinity and placement.zoneSpread; every other pod keeps
-a soft preference for its own node.
+Node pool placement, anti-affinity and how long a pod stays on a failed node;
+(dict "ctx" $ "component" "x" "pool" "compute"). The HA components (placement.haComponents) follow
+placement.nodeAntiAffinity and placement.zoneSpread; every other pod keeps a soft preference for its own node.
 */}}
 {{- define "ms5.scheduling" -}}
 {{- $pool := get .ctx.Values.nodePools .pool -}}
@@ -161,10 +161,16 @@ a soft preference for its own node.
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with $pool.tolerations }}
 tolerations:
+  {{- with $pool.tolerations }}
   {{- toYaml . | nindent 2 }}
-{{- end }}
+  {{- end }}
+  {{- range list "node.kubernetes.io/not-ready" "node.kubernetes.io/unreachable" }}
+  - key: {{ . }}
+    operator: Exists
+    effect: NoExecute
+    tolerationSeconds: {{ $placement.nodeFailureTolerationSeconds }}
+  {{- end }}
 affinity:
   podAntiAffinity:
     {{- if and $ha (eq $placement.nodeAntiAffinity "required") }}

@@ -1,0 +1,153 @@
+"""Node faults: drain a node as an upgrade does, or hang one of the embedded cluster's workers.
+
+Cordoning reuses chaostoolkit-kubernetes (`chaosk8s.node.actions`), pointed at the experiment's own
+cluster and verifying TLS. Its `drain_nodes` is not used: it fails on the first eviction a
+PodDisruptionBudget refuses (HTTP 429), which is the very thing an upgrade-style drain must wait
+out, it skips pods with an emptyDir without saying so, and nothing records the cordon for a run that
+is killed. Here the cordon is recorded in the ledger first, refused evictions are asked again until
+the drain's timeout, and the pods that were evicted are waited out with the last state reported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from chaosk8s.node.actions import cordon_node, uncordon_node
+from kubernetes import client
+
+from ms5harness import names
+from ms5harness.chaos import ledger, session
+from ms5harness.chaos.nodes import machines
+from ms5harness.chaos.nodes.probes import MIRROR, busiest_node, is_ready_node, ms5_pods_on
+from ms5harness.cluster import workers
+from ms5harness.kube.client import Kube
+from ms5harness.kube.waits import WaitTimeout, poll
+
+__all__ = ["drain_node", "freeze_node"]  # the activities; uncordon and thaw are the ledger's undo
+
+DRAIN_SECONDS = 300  # an upgrade's drain of one node, PodDisruptionBudgets waited out
+EVICTION_RETRY_SECONDS = 2  # a PodDisruptionBudget refused an eviction: ask again after this
+
+
+@contextmanager
+def chaosk8s_on(kube: Kube) -> Iterator[None]:
+    """chaostoolkit-kubernetes finds its cluster in $KUBECONFIG, not in the experiment's configuration,
+    and skips TLS verification unless KUBERNETES_VERIFY_SSL is set: point it at `kube`'s, verified."""
+    keys = ("KUBECONFIG", "KUBERNETES_VERIFY_SSL", "KUBERNETES_CONTEXT")
+    saved = {key: os.environ.get(key) for key in keys}
+    os.environ.update(KUBECONFIG=str(kube.kubeconfig), KUBERNETES_VERIFY_SSL="true")
+    os.environ.pop("KUBERNETES_CONTEXT", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def uncordon(kube: Kube, namespace: str, node: str) -> None:
+    """Undo of a drain: the node takes pods again (a node deleted since has nothing to undo)."""
+    if kube.core.list_node(field_selector=f"metadata.name={node}").items:
+        with chaosk8s_on(kube):
+            uncordon_node(name=node)
+
+
+def thaw(kube: Kube, namespace: str, node: str) -> None:
+    """Undo of a hang: the worker's processes run again (its kubelet reports Ready within seconds)."""
+    spec = machines.embedded_workers(kube).get(node)
+    if spec is not None:  # a worker removed since has nothing left to thaw
+        workers.thaw(spec)
+
+
+def evictable(kube: Kube, node: str) -> list[client.V1Pod]:
+    """What `kubectl drain --ignore-daemonsets --delete-emptydir-data` evicts: every pod of the node
+    but mirror pods, DaemonSet pods and those already going; an unmanaged pod stops the drain (no --force)."""
+    pods = []
+    for pod in kube.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items:
+        owners = pod.metadata.owner_references or []
+        if MIRROR in (pod.metadata.annotations or {}) or any(o.kind == "DaemonSet" for o in owners) \
+                or pod.metadata.deletion_timestamp is not None or pod.status.phase in ("Succeeded", "Failed"):
+            continue
+        if not any(o.controller for o in owners):
+            raise session.ActivityFailed(f"pod {pod.metadata.namespace}/{pod.metadata.name} on node/{node} has no "
+                                         "controller: a drain would lose it (delete it first)")
+        pods.append(pod)
+    return pods
+
+
+def drain_node(node: str = "", timeout: float = DRAIN_SECONDS, configuration: dict | None = None,
+               secrets: dict | None = None) -> dict:
+    """Drain a node as an AKS upgrade does: cordon it, evict every pod, asking again while a
+    PodDisruptionBudget refuses, and wait until they are gone. `node` "" picks the node carrying the most
+    MS5 pods. Another Ready, schedulable node must exist. Uncordoned by the rollback, whatever happens."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    node = node or busiest_node(kube, namespace)
+    others = [n.metadata.name for n in kube.core.list_node().items
+              if n.metadata.name != node and is_ready_node(n) and not n.spec.unschedulable]
+    if not others:
+        raise session.ActivityFailed(f"draining node/{node} leaves no Ready, schedulable node for its pods")
+    pods = evictable(kube, node)
+    ms5 = len(ms5_pods_on(kube, namespace, node))
+    ledger.record(kube, namespace, f"node/{node} schedulable again", f"{uncordon.__module__}.uncordon", node=node)
+    started = time.monotonic()
+    with chaosk8s_on(kube):
+        cordon_node(name=node)
+    deadline = started + timeout
+    waiting, refusals = list(pods), 0
+    while waiting:
+        for pod in list(waiting):
+            eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.metadata.name,
+                                                                      namespace=pod.metadata.namespace))
+            try:
+                kube.core.create_namespaced_pod_eviction(pod.metadata.name, pod.metadata.namespace, eviction)
+            except client.ApiException as err:
+                if err.status == 429:  # a PodDisruptionBudget: not now
+                    refusals += 1
+                    continue
+                if err.status != 404:
+                    raise session.ActivityFailed(f"evicting {pod.metadata.namespace}/{pod.metadata.name}: "
+                                                 f"{err.status} {err.reason}") from None
+            waiting.remove(pod)
+        if waiting and time.monotonic() + EVICTION_RETRY_SECONDS > deadline:
+            raise session.ActivityFailed(f"node/{node} not drained within {timeout:g}s: PodDisruptionBudgets still "
+                                         f"refuse {', '.join(p.metadata.name for p in waiting)}")
+        if waiting:
+            time.sleep(EVICTION_RETRY_SECONDS)
+    uids = {p.metadata.uid for p in pods}
+
+    def still_there() -> list[str]:
+        return sorted(p.metadata.name for p in kube.core.list_pod_for_all_namespaces(
+            field_selector=f"spec.nodeName={node}").items if p.metadata.uid in uids)
+
+    try:
+        poll(f"the pods evicted from node/{node} gone", still_there, lambda left: not left,
+             timeout=max(1.0, deadline - time.monotonic()), interval=1, summary=", ".join)
+    except WaitTimeout as err:
+        raise session.ActivityFailed(str(err)) from None
+    return {"node": node, "evicted": len(pods), "ms5_pods": ms5, "refused_evictions": refusals,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def freeze_node(node: str = "", configuration: dict | None = None, secrets: dict | None = None) -> dict:
+    """Hang an embedded worker without notice, as a VM that stops answering: its kubelet, runtime and
+    every container frozen at once. `node` "" picks the worker carrying the most MS5 pods; a worker
+    carrying none would prove nothing and fails the activity. Thawed by the rollback."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    candidates = machines.embedded_workers(kube)
+    if not node:
+        loads = {name: len(ms5_pods_on(kube, namespace, name)) for name in candidates}
+        node = max(loads, key=loads.get, default="")
+        if not node:
+            raise session.ActivityFailed("no worker node to hang: bring the embedded cluster up with --nodes 2 or more")
+    spec = machines.embedded_worker(kube, node)
+    pods = ms5_pods_on(kube, namespace, node)
+    if not pods:
+        raise session.ActivityFailed(f"node/{node} carries no pod of {names.RELEASE}: hanging it would judge nothing")
+    ledger.record(kube, namespace, f"node/{node} running again", f"{thaw.__module__}.thaw", node=node)
+    workers.freeze(spec)
+    return {"node": node, "ms5_pods": pods}
