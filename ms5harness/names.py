@@ -15,6 +15,10 @@ COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 HARNESS = "ms5harness"  # MANAGED_BY of what the harness itself creates in a namespace (ledger, chaos pods)
+# The label each replicated store's current primary carries (Patroni's; the Redis labeler's): the pod a
+# failover experiment kills, and the one a rebalance never moves.
+PRIMARY = {"postgres": "role=master", "redis": "ms5.io/redis-role=master"}
+POOL_LABEL = "kubernetes.azure.com/agentpool"  # the AKS node pool of a node (the embedded nodes carry it too)
 DNS_POLICY_COMPONENT = "allow-dns"  # the NetworkPolicy (ms5-allow-dns) that lets every pod reach CoreDNS
 
 ADMIN_USERNAME = "admin"

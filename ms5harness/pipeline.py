@@ -98,7 +98,7 @@ class Nightly:
 
 
 def bring_up(run: Nightly) -> str:
-    run.target = target_mod.resolve(run.kubeconfig, echo=run.echo)
+    run.target = target_mod.resolve(run.kubeconfig, echo=run.echo, nodes=run.plan.nodes)
     return f"kubeconfig: {run.target.kubeconfig}" + (" (embedded cluster)" if run.target.embedded else "")
 
 

@@ -63,12 +63,13 @@ class Target:
         return f"{registry}/{image.key}:{image.tag}" if registry else image.ref
 
 
-def resolve(kubeconfig: str | None, echo=print) -> Target:
-    """Connect to the given kubeconfig, or bring the embedded cluster up (idempotent) and use it."""
+def resolve(kubeconfig: str | None, echo=print, nodes: int | None = None) -> Target:
+    """Connect to the given kubeconfig, or bring the embedded cluster up (idempotent; with `nodes`, in
+    that shape) and use it."""
     chosen = kubeconfig or os.environ.get("MS5H_KUBECONFIG")
     if chosen:
         return Target(connect(Path(chosen).expanduser()), None)
-    cluster = EmbeddedCluster(echo=echo)
+    cluster = EmbeddedCluster(echo=echo, nodes=nodes)
     with machine_lock():
         path = cluster.up()
     return Target(connect(path), cluster)

@@ -146,10 +146,9 @@ class EmbeddedCluster:
         for index in workers.present_indexes(self.spec):
             if index > self.node_count:
                 self.remove_node(index)
-        if self.node_count > 1:
-            tools.run("kubectl", self.kubeconfig, "label", "node", self.spec.node_name, "--overwrite",
-                      *(f"{k}={v}" for k, v in workers.pool_labels(1)), seconds=tools.KUBECTL_SECONDS)
-        else:
+        tools.run("kubectl", self.kubeconfig, "label", "node", self.spec.node_name, "--overwrite",
+                  *(f"{k}={v}" for k, v in workers.pool_labels(1)), seconds=tools.KUBECTL_SECONDS)
+        if self.node_count == 1:
             workers.remove_node_bridge()
         for worker in self.workers:
             worker.up(self.images())

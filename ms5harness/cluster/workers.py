@@ -23,7 +23,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ms5harness import tools
+from ms5harness import names, tools
 from ms5harness.cluster import configs, network, pki
 from ms5harness.cluster.mounts import remove_mounts
 from ms5harness.cluster.components import NODE_COMPONENTS, Echo, pid_of, safe, start_component
@@ -46,7 +46,7 @@ POOL_OF_INDEX = {1: "system", 2: "compute", 3: "spot", 4: "compute"}
 
 def pool_labels(index: int) -> tuple[tuple[str, str], ...]:
     pool = POOL_OF_INDEX[index]
-    labels = (("agentpool", pool), ("kubernetes.azure.com/agentpool", pool),
+    labels = (("agentpool", pool), (names.POOL_LABEL, pool),
               ("topology.kubernetes.io/zone", f"local-{index}"))
     if pool == "spot":
         labels += (("kubernetes.azure.com/scalesetpriority", "spot"),)
@@ -310,6 +310,18 @@ def present_indexes(cluster: ClusterSpec) -> list[int]:
     """Workers with any trace on the machine (a state directory or a namespace)."""
     return [i for i in range(2, MAX_NODES + 1)
             if (cluster.state / "nodes" / node_name(cluster, i)).exists() or netns_exists(node_name(cluster, i))]
+
+
+def traces(cluster: ClusterSpec, index: int) -> list[str]:
+    """What one worker left on the machine: removing it must leave none, whatever other nodes still run."""
+    spec = worker_spec(cluster, index)
+    veth = host_interface(spec)
+    found = [f"netns {spec.netns}"] if netns_exists(spec.netns) else []
+    found += [f"link {veth}"] if (Path("/sys/class/net") / veth).exists() else []
+    routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout.splitlines()
+    found += [f"route {r}" for r in routes if f"via {spec.node_ip} " in f"{r} "]
+    found += [f"cgroup {c / spec.cgroup_root.strip('/')}" for c in hierarchies() if (c / spec.cgroup_root.strip("/")).exists()]
+    return found + [f"state {d}" for d in (spec.state, spec.run) if d.exists()]
 
 
 def leftovers(cluster: ClusterSpec) -> list[str]:

@@ -92,7 +92,7 @@ GATES_SCHEMA = {phase: PHASE_GATES_SCHEMA for phase in PHASES}
 SETTINGS_SCHEMA = {"severity": severity, "weight": weight, "load": LOAD_SCHEMA, "alert": ALERT_SCHEMA,
                    "recover_within": seconds, "hold": seconds, "gates": GATES_SCHEMA}
 ENTRY_SCHEMA = {"name": text, "file": text, "service": text, **SETTINGS_SCHEMA}
-PLAN_SCHEMA = {"version": positive_int, "defaults": SETTINGS_SCHEMA, "experiments": None}
+PLAN_SCHEMA = {"version": positive_int, "nodes": positive_int, "defaults": SETTINGS_SCHEMA, "experiments": None}
 REQUIRED_ENTRY_KEYS = ("name", "service")
 
 
@@ -153,6 +153,7 @@ class Entry:
 class Plan:
     path: Path
     entries: tuple[Entry, ...]
+    nodes: int | None = None  # the embedded cluster's shape the plan needs (None: as it is); a given cluster keeps its own
 
 
 def builtin_defaults(objectives: Objectives) -> dict:
@@ -221,4 +222,4 @@ def load(path: Path | None, objectives: Objectives, only: list[str] | None = Non
         if unknown:
             raise PlanError(f"--only {unknown[0]}: no such entry in {path.name}", f"choose from {', '.join(names)}")
         entries = tuple(e for e in entries if e.name in only)
-    return Plan(path, entries)
+    return Plan(path, entries, data.get("nodes"))

@@ -6,8 +6,16 @@ back its earlier shape afterwards, so the rest of the run keeps the cluster it h
 removes must leave nothing behind.
 """
 
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from ms5harness import names, paths
+from ms5harness.chaos import ledger
 from ms5harness.kube import objects, waits
 
 pytestmark = pytest.mark.cluster
@@ -16,13 +24,21 @@ NODES = 3
 
 
 @pytest.fixture(scope="module")
-def nodes(target, kube):
+def run_shape(target) -> int:
+    """How many nodes the embedded cluster had before this module grew it."""
+    from ms5harness.cluster import workers
+
+    return workers.recorded_nodes(target.embedded.spec) if target.embedded else 0
+
+
+@pytest.fixture(scope="module")
+def nodes(target, kube, run_shape):
     """Names of the cluster's nodes (three on the embedded cluster)."""
     if target.embedded is None:
-        names = [n.metadata.name for n in kube.core.list_node().items]
-        if len(names) < 2:
+        found = [n.metadata.name for n in kube.core.list_node().items]
+        if len(found) < 2:
             pytest.skip("needs two or more nodes; the given cluster has one")
-        yield names
+        yield found
         return
     from ms5harness.cluster.embedded import EmbeddedCluster
 
@@ -31,14 +47,14 @@ def nodes(target, kube):
     try:
         yield grown.node_names
     finally:
-        shrink(target)
+        shrink(target, run_shape)
 
 
-def shrink(target) -> None:
-    """Back to one node, the shape every other test of the run expects."""
+def shrink(target, nodes: int) -> None:
+    """Back to the shape the run had before, which every other test of it expects."""
     from ms5harness.cluster.embedded import EmbeddedCluster
 
-    EmbeddedCluster(target.embedded.spec, echo=lambda _msg: None, nodes=1).up()
+    EmbeddedCluster(target.embedded.spec, echo=lambda _msg: None, nodes=nodes).up()
 
 
 def test_every_node_is_ready_with_its_pool(target, kube, nodes):
@@ -88,11 +104,59 @@ def test_network_policy_holds_between_nodes(scratch, nodes):
     assert scratch.can_connect("client", ip, 8080), "the allowed client on the spot node lost the server"
 
 
-def test_removed_workers_leave_nothing_behind(target, kube, nodes):
+def hang_for_ten_minutes(namespace: str, node: str) -> dict:
+    """An experiment that hangs the node, then waits: it is still hanging when the test stops it."""
+    experiment = json.loads((paths.REPO_ROOT / "experiments" / "node-loss.json").read_text())
+    hang = next(a for a in experiment["method"] if a["name"] == "hang-the-compute-worker-carrying-the-most-ms5-pods")
+    hang["provider"]["arguments"] = {"node": node}
+    hang["pauses"] = {"after": 600}
+    return {**experiment, "configuration": {**experiment["configuration"], "namespace": namespace},
+            "steady-state-hypothesis": {"title": "two nodes", "probes": experiment["steady-state-hypothesis"]["probes"][:1]},
+            "method": [hang]}
+
+
+@pytest.mark.parametrize("how", ["interrupted", "killed"])
+def test_a_hung_node_is_thawed_however_the_run_ends(how, target, scratch, nodes, tmp_path):
+    """node-loss's hang, stopped mid-fault: Ctrl-C rolls it back at once; after SIGKILL the ledger still
+    holds the fault and `ms5harness chaos rollback` thaws the node."""
+    if target.embedded is None:
+        pytest.skip("hangs the embedded cluster's own worker nodes")
+    from ms5harness.cluster import workers
+
+    node, kube = nodes[2], scratch.kube
+    spec = next(w.spec for w in target.embedded.workers if w.name == node)
+    scratch.sleeper("on-the-node", labels={"app": "on-the-node", names.INSTANCE: names.RELEASE}, node=node)
+    source = tmp_path / "hang.json"
+    source.write_text(json.dumps(hang_for_ten_minutes(scratch.name, node)))
+    chaos = Path(sys.executable).parent / "chaos"
+    proc = subprocess.Popen([str(chaos), "run", str(source), "--journal-path", str(tmp_path / "journal.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        waits.poll(f"node/{node} hung", lambda: workers.is_frozen(spec), bool, timeout=120, interval=1)
+        proc.send_signal(signal.SIGINT if how == "interrupted" else signal.SIGKILL)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if how == "killed":
+        assert workers.is_frozen(spec) and ledger.pending(kube, scratch.name), "a killed run left no hung node behind"
+        cli = subprocess.run([str(chaos.parent / "ms5harness"), "chaos", "rollback", "--namespace", scratch.name],
+                             capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0 and f"node/{node} running again" in cli.stdout, cli.stderr
+    else:
+        assert "Rollback" in output or "rolled back" in output, output[-2000:]
+    assert not workers.is_frozen(spec) and ledger.pending(kube, scratch.name) == []
+    waits.poll(f"node/{node} Ready", lambda: kube.core.read_node(node).status.conditions,
+               lambda conditions: {c.type: c.status for c in conditions}.get("Ready") == "True", timeout=60)
+
+
+def test_removed_workers_leave_nothing_behind(target, kube, nodes, run_shape):
     if target.embedded is None:
         pytest.skip("removes the embedded cluster's own worker nodes")
     from ms5harness.cluster import workers
 
-    shrink(target)
-    assert [n.metadata.name for n in kube.core.list_node().items] == [nodes[0]]
-    assert workers.leftovers(target.embedded.spec) == []
+    kept = min(run_shape, NODES - 1)  # the run's own shape (at least one worker goes)
+    shrink(target, kept)
+    assert [n.metadata.name for n in kube.core.list_node().items] == nodes[:kept]
+    for index in range(kept + 1, NODES + 1):
+        assert workers.traces(target.embedded.spec, index) == [], f"removed {nodes[index - 1]} left traces"

@@ -62,3 +62,15 @@ def test_worker_processes_join_only_the_network_namespace_and_the_subtree():
 def test_egress_guard_also_keeps_worker_addresses_on_the_machine():
     rules = network.guard_rules(CLUSTER)
     assert ["-s", "10.250.0.0/24", "-o", "eth0"] == rules[-1][:4] and "REJECT" in rules[-1]
+
+
+def test_the_local_profile_admits_the_node_subnet():
+    """NodePort traffic from the host reaches a pod on a worker from the host's address on the node subnet,
+    and Prometheus scrapes the workers' kubelets there: the local profile's policies must admit it."""
+    import yaml
+
+    from ms5harness.paths import REPO_ROOT
+
+    values = yaml.safe_load((REPO_ROOT / "manifests/helm/ms5-dashboard/values-local.yaml").read_text())
+    assert CLUSTER.node_subnet in values["networkPolicy"]["externalCidrs"]
+    assert CLUSTER.node_subnet in values["networkPolicy"]["kubelet"]["cidrs"]

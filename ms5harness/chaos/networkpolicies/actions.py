@@ -9,6 +9,7 @@ from kubernetes import client
 
 from ms5harness import names
 from ms5harness.chaos import ledger, session
+from ms5harness.chaos.nodes import machines
 from ms5harness.chaos.toxics import proxy as fault_proxy
 from ms5harness.kube.client import Kube
 
@@ -83,9 +84,12 @@ def partition(source: str, destination: str, configuration: dict | None = None,
 
 
 def cut_open_connections(kube: Kube, namespace: str, source: str, destination: str, port: int | None = None) -> None:
-    """Delete the node's conntrack entries from the source's pods to the destination's (on one port if given)."""
+    """Delete the nodes' conntrack entries from the source's pods to the destination's (on one port if given):
+    the host's, and those of every worker node of the embedded cluster (each its own network namespace,
+    where its pods' policies are enforced)."""
     if shutil.which("conntrack") is None:
         return
+    in_each_node = [[], *(["ip", "netns", "exec", spec.netns] for spec in machines.embedded_workers(kube).values())]
     ips = {c: [p.status.pod_ip for p in kube.core.list_namespaced_pod(
         namespace, label_selector=names.component_selector(c)).items if p.status.pod_ip]
         for c in (source, destination)}
@@ -94,7 +98,9 @@ def cut_open_connections(kube: Kube, namespace: str, source: str, destination: s
     for src in ips[source]:
         for dst in ips[destination]:  # direct to the pod, and through a Service address (DNAT to the pod)
             for match in (["-d", dst, *direct], ["--reply-src", dst, *via_service]):
-                subprocess.run(["conntrack", "-D", "-s", src, *match], capture_output=True, timeout=CONNTRACK_SECONDS)
+                for node in in_each_node:
+                    subprocess.run([*node, "conntrack", "-D", "-s", src, *match], capture_output=True,
+                                   timeout=CONNTRACK_SECONDS)
 
 
 def restore_spec(kube: Kube, namespace: str, name: str, spec: dict) -> None:

@@ -21,15 +21,17 @@ from kubernetes import client
 from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.chaos.nodes import machines
-from ms5harness.chaos.nodes.probes import MIRROR, busiest_node, is_ready_node, ms5_pods_on
+from ms5harness.chaos.nodes.probes import MIRROR, busiest_node, is_primary, is_ready_node, ms5_pods_on, schedulable_nodes
+from ms5harness.chaos.pods.probes import is_ready
 from ms5harness.cluster import workers
 from ms5harness.kube.client import Kube
 from ms5harness.kube.waits import WaitTimeout, poll
 
-__all__ = ["drain_node", "freeze_node"]  # the activities; uncordon and thaw are the ledger's undo
+__all__ = ["drain_node", "freeze_node", "spread_replicas"]  # the activities; uncordon and thaw are the ledger's undo
 
 DRAIN_SECONDS = 300  # an upgrade's drain of one node, PodDisruptionBudgets waited out
 EVICTION_RETRY_SECONDS = 2  # a PodDisruptionBudget refused an eviction: ask again after this
+SPREAD_SECONDS = 240  # a moved replica restarted on another node and ready (a Patroni replica re-syncs)
 
 
 @contextmanager
@@ -80,13 +82,14 @@ def evictable(kube: Kube, node: str) -> list[client.V1Pod]:
     return pods
 
 
-def drain_node(node: str = "", timeout: float = DRAIN_SECONDS, configuration: dict | None = None,
+def drain_node(node: str = "", pool: str = "", timeout: float = DRAIN_SECONDS, configuration: dict | None = None,
                secrets: dict | None = None) -> dict:
     """Drain a node as an AKS upgrade does: cordon it, evict every pod, asking again while a
-    PodDisruptionBudget refuses, and wait until they are gone. `node` "" picks the node carrying the most
-    MS5 pods. Another Ready, schedulable node must exist. Uncordoned by the rollback, whatever happens."""
+    PodDisruptionBudget refuses, and wait until they are gone. `node` "" picks the node of `pool` (any
+    pool if "") carrying the most MS5 pods. Another Ready, schedulable node must exist. Uncordoned by the
+    rollback, whatever happens."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    node = node or busiest_node(kube, namespace)
+    node = node or busiest_node(kube, namespace, pool)
     others = [n.metadata.name for n in kube.core.list_node().items
               if n.metadata.name != node and is_ready_node(n) and not n.spec.unschedulable]
     if not others:
@@ -133,17 +136,12 @@ def drain_node(node: str = "", timeout: float = DRAIN_SECONDS, configuration: di
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def freeze_node(node: str = "", configuration: dict | None = None, secrets: dict | None = None) -> dict:
+def freeze_node(node: str = "", pool: str = "", configuration: dict | None = None, secrets: dict | None = None) -> dict:
     """Hang an embedded worker without notice, as a VM that stops answering: its kubelet, runtime and
-    every container frozen at once. `node` "" picks the worker carrying the most MS5 pods; a worker
-    carrying none would prove nothing and fails the activity. Thawed by the rollback."""
+    every container frozen at once. `node` "" picks the worker of `pool` (any if "") carrying the most MS5
+    pods; a worker carrying none would prove nothing and fails the activity. Thawed by the rollback."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    candidates = machines.embedded_workers(kube)
-    if not node:
-        loads = {name: len(ms5_pods_on(kube, namespace, name)) for name in candidates}
-        node = max(loads, key=loads.get, default="")
-        if not node:
-            raise session.ActivityFailed("no worker node to hang: bring the embedded cluster up with --nodes 2 or more")
+    node = node or busiest_node(kube, namespace, pool, among=set(machines.embedded_workers(kube)))
     spec = machines.embedded_worker(kube, node)
     pods = ms5_pods_on(kube, namespace, node)
     if not pods:
@@ -151,3 +149,41 @@ def freeze_node(node: str = "", configuration: dict | None = None, secrets: dict
     ledger.record(kube, namespace, f"node/{node} running again", f"{thaw.__module__}.thaw", node=node)
     workers.freeze(spec)
     return {"node": node, "ms5_pods": pods}
+
+
+def spread_replicas(timeout: float = SPREAD_SECONDS, configuration: dict | None = None,
+                    secrets: dict | None = None) -> list[str]:
+    """After a node fault the replicas pile up on the nodes that stayed, and nothing moves them back:
+    for every replicated Deployment or StatefulSet of the release whose ready pods all share one node,
+    delete one pod that is not a store's primary, so the scheduler's anti-affinity puts its replacement
+    on another node, and wait until the controller is ready again. Returns the pods moved (none when
+    already spread, or on one node). Nothing to roll back: the controllers recreate what is deleted."""
+    kube, namespace = session.kube(configuration), session.namespace(configuration)
+    if schedulable_nodes(configuration) < 2:
+        return []
+    selector, moved = names.release_selector(), []
+    controllers = [*kube.apps.list_namespaced_deployment(namespace, label_selector=selector).items,
+                   *kube.apps.list_namespaced_stateful_set(namespace, label_selector=selector).items]
+    for controller in controllers:
+        wanted = controller.spec.replicas or 0
+        match = ",".join(f"{k}={v}" for k, v in (controller.spec.selector.match_labels or {}).items())
+
+        def ready() -> list[client.V1Pod]:
+            return [p for p in kube.core.list_namespaced_pod(namespace, label_selector=match).items if is_ready(p)]
+
+        pods = ready()
+        if wanted < 2 or len(pods) < 2 or len({p.spec.node_name for p in pods}) > 1:
+            continue
+        victim = next((p for p in sorted(pods, key=lambda p: p.metadata.creation_timestamp, reverse=True)
+                       if not is_primary(p)), None)
+        if victim is None:
+            continue
+        kube.core.delete_namespaced_pod(victim.metadata.name, namespace)
+        moved.append(victim.metadata.name)
+        try:
+            poll(f"{controller.metadata.name} ready again after moving {victim.metadata.name}", ready,
+                 lambda now: len(now) >= wanted and victim.metadata.uid not in {p.metadata.uid for p in now},
+                 timeout=timeout, interval=2, summary=lambda now: f"ready: {[p.metadata.name for p in now]}")
+        except WaitTimeout as err:
+            raise session.ActivityFailed(str(err)) from None
+    return moved

@@ -31,13 +31,27 @@ def ms5_pods_on(kube: Kube, namespace: str, node: str) -> list[str]:
         if p.status.phase == "Running")
 
 
-def busiest_node(kube: Kube, namespace: str) -> str:
-    """The node carrying the most of the release's running pods."""
+def busiest_node(kube: Kube, namespace: str, pool: str = "", among: set[str] | None = None) -> str:
+    """The node carrying the most of the release's running pods, of the pool (names.POOL_LABEL) if given
+    and among the given nodes if given; the activity fails when none of them carries any."""
+    allowed = {n.metadata.name for n in kube.core.list_node(
+        label_selector=f"{names.POOL_LABEL}={pool}" if pool else None).items}
+    if among is not None:
+        allowed &= among
     counts = Counter(p.spec.node_name for p in kube.core.list_namespaced_pod(
-        namespace, label_selector=names.release_selector()).items if p.status.phase == "Running")
+        namespace, label_selector=names.release_selector()).items
+        if p.status.phase == "Running" and p.spec.node_name in allowed)
     if not counts:
-        raise session.ActivityFailed(f"no running pod of {names.RELEASE} in namespace {namespace}")
+        where = f"the {pool} pool's nodes" if pool else "the nodes"
+        raise session.ActivityFailed(f"no running pod of {names.RELEASE} on {where} ({', '.join(sorted(allowed)) or 'none'})"
+                                     ": a fault there would judge nothing")
     return counts.most_common(1)[0][0]
+
+
+def is_primary(pod: client.V1Pod) -> bool:
+    """The current primary of a replicated store (names.PRIMARY): never the replica a rebalance moves."""
+    labels = pod.metadata.labels or {}
+    return any(labels.get(key) == value for key, _, value in (s.partition("=") for s in names.PRIMARY.values()))
 
 
 def hung_node(kube: Kube, namespace: str) -> str:

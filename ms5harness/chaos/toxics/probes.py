@@ -24,7 +24,6 @@ __all__ = ["active_toxics", "proxy_bytes", "proxy_bytes_grew", "clients_around_p
 logger = logging.getLogger("chaostoolkit")
 CLIENTS = ("backend", "celery-worker", "celery-beat", "flower")  # the backend's processes (chart: faultProxy)
 # Where each upstream's connections are listed: its primary pod, its main container, and the command.
-PRIMARY = {"postgres": "role=master", "redis": "ms5.io/redis-role=master"}
 CONNECTIONS = {
     "postgres": ["sh", "-c", 'PGPASSWORD="$APP_PASSWORD" psql -h 127.0.0.1 -U "$APP_USER" -d "$APP_DB" -tAX -c '
                  + shlex.quote("SELECT host(client_addr) FROM pg_stat_activity "
@@ -101,9 +100,9 @@ def clients_around_proxy(upstream: str, configuration: dict | None = None, secre
     worker, beat or Flower pod itself, rather than from the fault proxy: 0 when nothing routes around it.
     Fails when no connection comes from the proxy either (the check would prove nothing)."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    primaries = ready_pods(kube, namespace, fault_proxy.known(upstream), PRIMARY[upstream])
+    primaries = ready_pods(kube, namespace, fault_proxy.known(upstream), names.PRIMARY[upstream])
     if not primaries:
-        raise session.ActivityFailed(f"no ready {upstream} pod labelled {PRIMARY[upstream]}")
+        raise session.ActivityFailed(f"no ready {upstream} pod labelled {names.PRIMARY[upstream]}")
     listed = exec_in_pod(kube, namespace, primaries[0], CONNECTIONS[upstream], container=upstream)
     if listed.exit_code != 0:
         raise session.ActivityFailed(f"listing the connections of {primaries[0]} failed: {listed.stderr.strip()[-300:]}")
