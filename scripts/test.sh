@@ -18,10 +18,11 @@ if [[ $EUID -ne 0 ]]; then
 fi
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh || exit 1
-# The tests expect the one-node shape (tests/cluster/test_multinode.py grows it and shrinks it back):
-# whatever shape an earlier `cluster up --nodes N` left recorded on this machine is reset here.
+# The tests run on two nodes, the nightly plan's shape (experiments/nightly.yaml `nodes:`): the stack
+# spreads over them and the node experiments have a node to lose (tests/cluster/test_multinode.py grows
+# the cluster to three and gives it back); whatever shape an earlier `cluster up --nodes N` left is reset.
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
-  .venv/bin/ms5harness cluster up --nodes 1 || exit 1
+  .venv/bin/ms5harness cluster up --nodes 2 || exit 1
 fi
 
 run_id=${MS5H_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -39,12 +40,12 @@ pytest_run() {  # venv, name, args...: pytest exit 5 (nothing collected) counts 
 
 pytest_run backend/.venv backend backend/tests
 backend_rc=$?
-pytest_run .venv main -m "not destructive and not faults" tests "$@"
+pytest_run .venv main -m "not destructive and not faults" --durations=15 tests "$@"
 main_rc=$?
 # The verification suites against the stack the deploy tests left running.
 pytest_run .venv suites -n auto suites
 suites_rc=$?
-pytest_run .venv faults -m faults tests/breakage tests/chaos tests/load tests/nightly
+pytest_run .venv faults -m faults --durations=0 tests/breakage tests/chaos tests/load tests/nightly
 faults_rc=$?
 if [[ -z ${MS5H_KUBECONFIG:-} ]]; then
   pytest_run .venv teardown -m destructive tests/teardown

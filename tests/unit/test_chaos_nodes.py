@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from kubernetes import client
+from kubernetes.config import kube_config
 
 from ms5harness.chaos import session
 from ms5harness.chaos.nodes import actions, machines
@@ -57,10 +58,12 @@ def test_chaosk8s_talks_to_the_experiments_cluster_verified_and_the_environment_
     monkeypatch.setenv("KUBECONFIG", "/elsewhere")
     monkeypatch.setenv("KUBERNETES_CONTEXT", "prod")
     monkeypatch.delenv("KUBERNETES_VERIFY_SSL", raising=False)
+    default = kube_config.KUBE_CONFIG_DEFAULT_LOCATION  # fixed when the client was imported
     with actions.chaosk8s_on(SimpleNamespace(kubeconfig=Path("/ours"))):
         assert os.environ["KUBECONFIG"] == "/ours" and os.environ["KUBERNETES_VERIFY_SSL"] == "true"
-        assert "KUBERNETES_CONTEXT" not in os.environ
+        assert kube_config.KUBE_CONFIG_DEFAULT_LOCATION == "/ours" and "KUBERNETES_CONTEXT" not in os.environ
     assert os.environ["KUBECONFIG"] == "/elsewhere" and os.environ["KUBERNETES_CONTEXT"] == "prod"
+    assert kube_config.KUBE_CONFIG_DEFAULT_LOCATION == default
     assert "KUBERNETES_VERIFY_SSL" not in os.environ
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 from chaosk8s.node.actions import cordon_node, uncordon_node
 from kubernetes import client
+from kubernetes.config import kube_config
 
 from ms5harness import names
 from ms5harness.chaos import ledger, session
@@ -36,15 +37,20 @@ SPREAD_SECONDS = 240  # a moved replica restarted on another node and ready (a P
 
 @contextmanager
 def chaosk8s_on(kube: Kube) -> Iterator[None]:
-    """chaostoolkit-kubernetes finds its cluster in $KUBECONFIG, not in the experiment's configuration,
-    and skips TLS verification unless KUBERNETES_VERIFY_SSL is set: point it at `kube`'s, verified."""
+    """chaostoolkit-kubernetes does not take the experiment's cluster: it loads the default kubeconfig,
+    which the Kubernetes client fixed from $KUBECONFIG when it was first imported (setting the variable
+    later changes nothing), in its current context, and skips TLS verification unless
+    KUBERNETES_VERIFY_SSL is set. Point all three at `kube`'s cluster, verified, for the call."""
     keys = ("KUBECONFIG", "KUBERNETES_VERIFY_SSL", "KUBERNETES_CONTEXT")
     saved = {key: os.environ.get(key) for key in keys}
+    default_location = kube_config.KUBE_CONFIG_DEFAULT_LOCATION
     os.environ.update(KUBECONFIG=str(kube.kubeconfig), KUBERNETES_VERIFY_SSL="true")
     os.environ.pop("KUBERNETES_CONTEXT", None)
+    kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(kube.kubeconfig)
     try:
         yield
     finally:
+        kube_config.KUBE_CONFIG_DEFAULT_LOCATION = default_location
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
