@@ -129,10 +129,10 @@ def cmd_manifests(args: argparse.Namespace) -> int:
 
 
 def cmd_chaos(args: argparse.Namespace) -> int:
-    from ms5harness.chaos import ledger
-    from ms5harness import target as target_mod
+    from ms5harness.chaos import ledger, session
 
-    kube = target_mod.resolve(args.kubeconfig).kube
+    # The cluster as it is, never brought up: what is left to undo may be a hung node `up` would wait on.
+    kube = session.kube({"kubeconfig": args.kubeconfig} if args.kubeconfig else None)
     if args.action == "pending":
         entries = ledger.pending(kube, args.namespace)
         print("\n".join(e["what"] for _, e in entries) if entries else "no fault left to roll back")

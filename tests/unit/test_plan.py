@@ -141,3 +141,11 @@ def test_the_latency_experiments_are_planned_with_the_gates_their_hypothesis_sta
     # a silent Redis costs 4 s per request (1 s timeout, one retry, two commands); some requests fail
     assert {t.measure: t.bound for t in redis.gates["fault"]} == {"p95": 5.5}
     assert db.recover_within == redis.recover_within == 120
+
+
+def test_the_plan_says_how_many_nodes_the_embedded_cluster_gets(tmp_path):
+    """The node experiments need a node to move to: the shipped plan asks for two; a plan without the
+    key keeps the cluster as it is, and a count that is no count is one line."""
+    assert plan.load(None, SLOS).nodes == 2
+    assert plan.load(write(tmp_path, "experiments:\n  - {name: db-failover, service: postgres}\n"), SLOS).nodes is None
+    assert "nodes" in error(tmp_path, "nodes: 0\nexperiments:\n  - {name: db-failover, service: postgres}\n")

@@ -138,7 +138,8 @@ def drain_node(node: str = "", pool: str = "", timeout: float = DRAIN_SECONDS, c
              timeout=max(1.0, deadline - time.monotonic()), interval=1, summary=", ".join)
     except WaitTimeout as err:
         raise session.ActivityFailed(str(err)) from None
-    return {"node": node, "evicted": len(pods), "ms5_pods": ms5, "refused_evictions": refusals,
+    return {"node": node, "evicted": sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods), "ms5_pods": ms5,
+            "refused_evictions": refusals,
             "seconds": round(time.monotonic() - started, 1)}
 
 
