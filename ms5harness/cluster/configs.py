@@ -125,6 +125,10 @@ def kubelet_config(spec: ClusterSpec) -> str:
     }
     if spec.cgroup_root != "/":
         doc["cgroupRoot"] = spec.cgroup_root  # a worker's pods live under its own subtree
+        # Its own pod log directory: a kubelet's garbage collection deletes every directory of
+        # /var/log/pods whose pod its runtime does not run, i.e. the other nodes' logs (seen as
+        # Locust workers' logs that had lost most of their lines).
+        doc["podLogsDir"] = str(spec.pod_logs)
     return yaml.safe_dump(doc, sort_keys=False)
 
 

@@ -85,6 +85,11 @@ class ClusterSpec:
         return self.state / "kubelet"
 
     @property
+    def pod_logs(self) -> Path:
+        """A worker's pod log directory (the control-plane node keeps the kubelet's /var/log/pods)."""
+        return self.state / "pod-logs"
+
+    @property
     def cni_conf_dir(self) -> Path:
         return self.state / "cni" / "net.d"
 

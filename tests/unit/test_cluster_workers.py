@@ -46,6 +46,9 @@ def test_worker_kubelet_registers_its_pool_and_puts_pods_under_its_subtree():
     cfg = yaml.safe_load(configs.kubelet_config(spec))
     assert cfg["cgroupRoot"] == "/ms5-node-3" and cfg["healthzBindAddress"] == "10.250.0.3"
     assert "cgroupRoot" not in yaml.safe_load(configs.kubelet_config(CLUSTER))
+    # one /var/log/pods for two kubelets: each one's garbage collection deletes the other's pod logs
+    assert cfg["podLogsDir"] == "/tmp/s/nodes/ms5-node-3/pod-logs"
+    assert "podLogsDir" not in yaml.safe_load(configs.kubelet_config(CLUSTER))
     assert not any(a.startswith(("--node-labels", "--register-with-taints")) for a in configs.kubelet_args(CLUSTER))
 
 
