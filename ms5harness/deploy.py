@@ -24,6 +24,7 @@ from ms5harness.errors import HarnessError
 from ms5harness.images import builder
 from ms5harness.images.catalog import project_images
 from ms5harness.target import Target, machine_lock
+from ms5harness.kube.objects import selector_text
 from ms5harness.kube.waits import poll, port_number
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
@@ -155,8 +156,7 @@ def why_not_ready(target: Target, namespace: str, w: Workload) -> str:
     selector = {"Deployment": lambda: kube.apps.read_namespaced_deployment(w.name, namespace).spec.selector,
                 "StatefulSet": lambda: kube.apps.read_namespaced_stateful_set(w.name, namespace).spec.selector,
                 "Job": lambda: kube.batch.read_namespaced_job(w.name, namespace).spec.selector}[w.kind]()
-    labels = ",".join(f"{k}={v}" for k, v in (selector.match_labels or {}).items())
-    pods = kube.core.list_namespaced_pod(namespace, label_selector=labels).items
+    pods = kube.core.list_namespaced_pod(namespace, label_selector=selector_text(selector)).items
     for pod in pods:
         for c in (pod.status.container_statuses or []) + (pod.status.init_container_statuses or []):
             waiting = c.state.waiting

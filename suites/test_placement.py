@@ -5,6 +5,8 @@ to spread over, and the check says so."""
 import pytest
 
 from ms5harness import names
+from ms5harness.kube import objects
+from ms5harness.kube.waits import takes_pods
 
 
 def tolerated(taint, tolerations) -> bool:
@@ -15,8 +17,7 @@ def tolerated(taint, tolerations) -> bool:
 def eligible_nodes(nodes, pod_spec) -> set[str]:
     """The Ready, schedulable nodes the pod template may run on: its node selector, the taints it tolerates."""
     return {n.metadata.name for n in nodes
-            if not n.spec.unschedulable
-            and any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+            if takes_pods(n)
             and (pod_spec.node_selector or {}).items() <= (n.metadata.labels or {}).items()
             and all(tolerated(t, pod_spec.tolerations) for t in n.spec.taints or [] if t.effect in ("NoSchedule", "NoExecute"))}
 
@@ -33,8 +34,8 @@ def test_replicas_of_every_replicated_component_run_on_different_nodes(stack):
         where = eligible_nodes(nodes, controller.spec.template.spec)
         if len(where) < 2:
             continue
-        match = ",".join(f"{k}={v}" for k, v in controller.spec.selector.match_labels.items())
-        running = [p for p in stack.kube.core.list_namespaced_pod(stack.namespace, label_selector=match).items
+        running = [p for p in stack.kube.core.list_namespaced_pod(
+                       stack.namespace, label_selector=objects.selector_text(controller.spec.selector)).items
                    if p.status.phase == "Running" and p.metadata.deletion_timestamp is None]
         spread = {p.spec.node_name for p in running}
         judged.append(controller.metadata.name)

@@ -11,6 +11,11 @@ import copy
 PROBE_USER = 10001  # the toolbox image's unprivileged user (and the load image's)
 
 
+def selector_text(selector) -> str:
+    """A controller's label selector (its matchLabels) as the API's label_selector query."""
+    return ",".join(f"{k}={v}" for k, v in (selector.match_labels or {}).items())
+
+
 def restricted_container() -> dict:
     """A container security context Pod Security `restricted` admits (a fresh dict per container)."""
     return {

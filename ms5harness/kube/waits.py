@@ -28,6 +28,15 @@ class WaitTimeout(AssertionError):
     """A condition never held; the message says what was last observed."""
 
 
+def node_ready(node: client.V1Node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+def takes_pods(node: client.V1Node) -> bool:
+    """Ready and not cordoned: the scheduler may put pods there."""
+    return node_ready(node) and not node.spec.unschedulable
+
+
 def poll(what: str, probe: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 1.0,
          summary: Callable[[T], str] = str) -> T:
     deadline = time.monotonic() + timeout

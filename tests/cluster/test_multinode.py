@@ -146,8 +146,7 @@ def test_a_hung_node_is_thawed_however_the_run_ends(how, target, scratch, nodes,
     else:
         assert "Rollback" in output or "rolled back" in output, output[-2000:]
     assert not workers.is_frozen(spec) and ledger.pending(kube, scratch.name) == []
-    waits.poll(f"node/{node} Ready", lambda: kube.core.read_node(node).status.conditions,
-               lambda conditions: {c.type: c.status for c in conditions}.get("Ready") == "True", timeout=60)
+    waits.poll(f"node/{node} Ready", lambda: kube.core.read_node(node), waits.node_ready, timeout=60)
 
 
 def test_removed_workers_leave_nothing_behind(target, kube, nodes, run_shape):

@@ -22,11 +22,12 @@ from kubernetes.config import kube_config
 from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.chaos.nodes import machines
-from ms5harness.chaos.nodes.probes import MIRROR, busiest_node, is_primary, is_ready_node, ms5_pods_on, schedulable_nodes
+from ms5harness.chaos.nodes.probes import MIRROR, busiest_node, is_primary, ms5_pods_on, schedulable_nodes
 from ms5harness.chaos.pods.probes import is_ready
 from ms5harness.cluster import workers
 from ms5harness.kube.client import Kube
-from ms5harness.kube.waits import WaitTimeout, poll
+from ms5harness.kube import objects
+from ms5harness.kube.waits import WaitTimeout, poll, takes_pods
 
 __all__ = ["drain_node", "freeze_node", "spread_replicas"]  # the activities; uncordon and thaw are the ledger's undo
 
@@ -96,8 +97,7 @@ def drain_node(node: str = "", pool: str = "", timeout: float = DRAIN_SECONDS, c
     rollback, whatever happens."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
     node = node or busiest_node(kube, namespace, pool)
-    others = [n.metadata.name for n in kube.core.list_node().items
-              if n.metadata.name != node and is_ready_node(n) and not n.spec.unschedulable]
+    others = [n.metadata.name for n in kube.core.list_node().items if n.metadata.name != node and takes_pods(n)]
     if not others:
         raise session.ActivityFailed(f"draining node/{node} leaves no Ready, schedulable node for its pods")
     pods = evictable(kube, node)
@@ -173,7 +173,7 @@ def spread_replicas(timeout: float = SPREAD_SECONDS, configuration: dict | None 
                    *kube.apps.list_namespaced_stateful_set(namespace, label_selector=selector).items]
     for controller in controllers:
         wanted = controller.spec.replicas or 0
-        match = ",".join(f"{k}={v}" for k, v in (controller.spec.selector.match_labels or {}).items())
+        match = objects.selector_text(controller.spec.selector)
 
         def ready() -> list[client.V1Pod]:
             return [p for p in kube.core.list_namespaced_pod(namespace, label_selector=match).items if is_ready(p)]

@@ -12,16 +12,12 @@ from ms5harness import names
 from ms5harness.chaos import ledger, session
 from ms5harness.chaos.pods.probes import is_ready
 from ms5harness.kube.client import Kube
-from ms5harness.kube.waits import WaitTimeout, poll
+from ms5harness.kube.waits import WaitTimeout, node_ready, poll, takes_pods
 
 __all__ = ["schedulable_nodes", "seconds_until_node_not_ready", "seconds_until_replaced_elsewhere",
            "seconds_until_every_node_ready"]
 
 MIRROR = "kubernetes.io/config.mirror"  # a static pod's annotation: the kubelet owns it, a drain leaves it
-
-
-def is_ready_node(node: client.V1Node) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
 
 def ms5_pods_on(kube: Kube, namespace: str, node: str) -> list[str]:
@@ -65,7 +61,7 @@ def hung_node(kube: Kube, namespace: str) -> str:
 def schedulable_nodes(configuration: dict | None = None, secrets: dict | None = None) -> int:
     """How many nodes are Ready and take pods: a drain or a lost node needs one more than the node it takes."""
     kube = session.kube(configuration)
-    return sum(1 for n in kube.core.list_node().items if is_ready_node(n) and not n.spec.unschedulable)
+    return sum(1 for n in kube.core.list_node().items if takes_pods(n))
 
 
 def seconds_until_node_not_ready(timeout: float = 120, configuration: dict | None = None,
@@ -74,7 +70,7 @@ def seconds_until_node_not_ready(timeout: float = 120, configuration: dict | Non
     kube, namespace = session.kube(configuration), session.namespace(configuration)
     node, started = hung_node(kube, namespace), time.monotonic()
     try:
-        poll(f"node/{node} NotReady", lambda: kube.core.read_node(node), lambda n: not is_ready_node(n),
+        poll(f"node/{node} NotReady", lambda: kube.core.read_node(node), lambda n: not node_ready(n),
              timeout=timeout, interval=1, summary=lambda n: f"conditions {[(c.type, c.status) for c in n.status.conditions or []]}")
     except WaitTimeout as err:
         raise session.ActivityFailed(str(err)) from None
@@ -116,8 +112,8 @@ def seconds_until_every_node_ready(timeout: float = 120, configuration: dict | N
     kube, started = session.kube(configuration), time.monotonic()
     try:
         poll("every node Ready and schedulable", lambda: kube.core.list_node().items,
-             lambda nodes: all(is_ready_node(n) and not n.spec.unschedulable for n in nodes), timeout=timeout,
-             interval=1, summary=lambda nodes: ", ".join(f"{n.metadata.name}: ready={is_ready_node(n)} "
+             lambda nodes: all(takes_pods(n) for n in nodes), timeout=timeout,
+             interval=1, summary=lambda nodes: ", ".join(f"{n.metadata.name}: ready={node_ready(n)} "
                                                          f"cordoned={bool(n.spec.unschedulable)}" for n in nodes))
     except WaitTimeout as err:
         raise session.ActivityFailed(str(err)) from None
