@@ -26,6 +26,9 @@ Echo = Callable[[str], None]
 START_SECONDS = 45.0  # a host component from exec to healthy; they take 1-10 s on the 2-core machine
 APISERVER_START_SECONDS = 90  # the apiserver runs its post-start hooks (RBAC bootstrap, CRDs) first
 HEALTH_CHECK_SECONDS = 2.0  # one /healthz request to a local component
+# A component already running but not answering is waited for, not restarted: a worker's kubelet went
+# 45-80 s without answering its /healthz once CI removed another worker (its TokenReviews timed out too).
+UNANSWERED_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,19 @@ def pid_of(spec: ClusterSpec, name: str) -> int | None:
 
 def start_component(spec: ClusterSpec, comp: Component, echo: Echo, label: str = "") -> None:
     """Start comp unless it already runs healthy; raise one line naming it and its last log line."""
-    if pid_of(spec, comp.name) and safe(comp.health, spec):
+    running = pid_of(spec, comp.name)
+    if running and safe(comp.health, spec):
         return
     proc = process(spec, comp)
+    if running:
+        t0 = time.monotonic()
+        if not wait_until(lambda: safe(comp.health, spec), UNANSWERED_SECONDS, 1.0):
+            last = tail(proc.log_file, 1) or "no output"
+            raise HarnessError(f"{label}{comp.name} runs (pid {running}) but has not answered its health check for "
+                               f"{UNANSWERED_SECONDS:.0f}s; last log line: {last[:300]}",
+                               f"see `ms5harness cluster logs {comp.name}` ({proc.log_file})")
+        echo(f"  {label}{comp.name:<24} running (pid {running}), answered again after {time.monotonic() - t0:.1f}s")
+        return
     pid = start(proc)
     t0 = time.monotonic()
     healthy = wait_until(lambda: _raise_if_dead(pid, comp, proc) or comp.health(spec), comp.timeout, 0.25)

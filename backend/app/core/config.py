@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     WEBSOCKET_MAX_CONNECTIONS: int = Field(1000, gt=0)
     DASHBOARD_CACHE_TTL_SECONDS: int = Field(300, gt=0)
     HEALTH_CHECK_TIMEOUT_SECONDS: float = Field(2.0, gt=0)
+    # A Celery ping is ~20 broker round trips (connect, declare, publish, reply): 2.1-3.2 s at 100 ms of
+    # Redis latency, where a 1.2 s budget made every replica unready and the API answered 502.
+    HEALTH_CHECK_CELERY_TIMEOUT_SECONDS: float = Field(6.0, gt=0)
 
     OEE_CALCULATION_INTERVAL: int = Field(60, gt=0)
     ANDON_ACKNOWLEDGMENT_TIMEOUT: int = Field(300, gt=0)
