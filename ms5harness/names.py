@@ -19,6 +19,7 @@ HARNESS = "ms5harness"  # MANAGED_BY of what the harness itself creates in a nam
 # failover experiment kills, and the one a rebalance never moves.
 PRIMARY = {"postgres": "role=master", "redis": "ms5.io/redis-role=master"}
 POOL_LABEL = "kubernetes.azure.com/agentpool"  # the AKS node pool of a node (the embedded nodes carry it too)
+EVICTION_TAINT = ("ms5.io/evicting", "spot", "NoSchedule")  # key, value, effect: a node under an eviction notice
 DNS_POLICY_COMPONENT = "allow-dns"  # the NetworkPolicy (ms5-allow-dns) that lets every pod reach CoreDNS
 
 ADMIN_USERNAME = "admin"

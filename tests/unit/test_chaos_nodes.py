@@ -2,6 +2,7 @@
 chaostoolkit-kubernetes talks to, and that only the embedded cluster's workers can be hung."""
 
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,6 +46,35 @@ def test_a_drain_refuses_a_pod_nothing_would_recreate():
     kube = SimpleNamespace(core=Pods([pod("api"), pod("bare", owner=None)]))
     with pytest.raises(session.ActivityFailed, match="ms5/bare on node/n has no controller"):
         actions.evictable(kube, "n")
+
+
+def test_a_spot_eviction_leaves_a_pod_nothing_would_recreate_to_go_down_with_the_node():
+    kube = SimpleNamespace(core=Pods([pod("api"), pod("bare", owner=None)]))
+    assert [p.metadata.name for p in actions.evictable(kube, "n", unmanaged="lose")] == ["api"]
+
+
+class Evictions:
+    """A CoreV1Api whose PodDisruptionBudget refuses the pods named in `refuse`, `times` times each."""
+
+    def __init__(self, refuse: set[str], times: int):
+        self.left = dict.fromkeys(refuse, times)
+        self.evicted: list[str] = []
+
+    def create_namespaced_pod_eviction(self, name, namespace, body):
+        if self.left.get(name, 0) > 0:
+            self.left[name] -= 1
+            raise client.ApiException(status=429, reason="Too Many Requests")
+        self.evicted.append(name)
+
+
+def test_an_eviction_refused_by_a_budget_is_asked_again_until_the_deadline(monkeypatch):
+    monkeypatch.setattr(actions, "EVICTION_RETRY_SECONDS", 0.01)
+    core = Evictions({"pg-1"}, times=3)
+    refused, refusals = actions.evict(SimpleNamespace(core=core), [pod("api"), pod("pg-1")], time.monotonic() + 5)
+    assert (refused, refusals, core.evicted) == ([], 3, ["api", "pg-1"])
+    core = Evictions({"pg-1"}, times=10**6)
+    refused, refusals = actions.evict(SimpleNamespace(core=core), [pod("api"), pod("pg-1")], time.monotonic() + 0.2)
+    assert [p.metadata.name for p in refused] == ["pg-1"] and refusals >= 2 and core.evicted == ["api"]
 
 
 def test_a_rebalance_never_moves_a_primary():

@@ -50,12 +50,15 @@ def is_primary(pod: client.V1Pod) -> bool:
     return any(labels.get(key) == value for key, _, value in (s.partition("=") for s in names.PRIMARY.values()))
 
 
-def hung_node(kube: Kube, namespace: str) -> str:
-    """The node a pending fault of the ledger hangs (freeze_node records its thaw first)."""
+LOST = (".thaw", ".rejoin")  # the undo freeze_node and evict_node record first
+
+
+def lost_node(kube: Kube, namespace: str) -> str:
+    """The node a pending fault of the ledger hangs or evicted."""
     for _key, entry in reversed(ledger.pending(kube, namespace)):
-        if entry["undo"].endswith(".thaw"):
+        if entry["undo"].endswith(LOST):
             return entry["args"]["node"]
-    raise session.ActivityFailed("no node is hung: run freeze_node first")
+    raise session.ActivityFailed("no node is hung or evicted: run freeze_node or evict_node first")
 
 
 def schedulable_nodes(configuration: dict | None = None, secrets: dict | None = None) -> int:
@@ -68,7 +71,7 @@ def seconds_until_node_not_ready(timeout: float = 120, configuration: dict | Non
                                  secrets: dict | None = None) -> float:
     """From now until the control plane marks the hung node NotReady (its node-monitor grace period)."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    node, started = hung_node(kube, namespace), time.monotonic()
+    node, started = lost_node(kube, namespace), time.monotonic()
     try:
         poll(f"node/{node} NotReady", lambda: kube.core.read_node(node), lambda n: not node_ready(n),
              timeout=timeout, interval=1, summary=lambda n: f"conditions {[(c.type, c.status) for c in n.status.conditions or []]}")
@@ -80,10 +83,11 @@ def seconds_until_node_not_ready(timeout: float = 120, configuration: dict | Non
 def seconds_until_replaced_elsewhere(timeout: float = 300, configuration: dict | None = None,
                                      secrets: dict | None = None) -> dict:
     """From now until every Deployment of the release has all its replicas ready on other nodes than the
-    hung one (they are replaced once the pods' not-ready/unreachable tolerations run out). StatefulSet
-    pods are not replaced while their node may still run them: their replicas fail over instead."""
+    lost one (a hung node's pods are replaced once their not-ready/unreachable tolerations run out, an
+    evicted node's at once). StatefulSet pods are not replaced while their node may still run them:
+    their replicas fail over instead."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
-    node, started = hung_node(kube, namespace), time.monotonic()
+    node, started = lost_node(kube, namespace), time.monotonic()
     selector = names.release_selector()
 
     def short() -> dict[str, int]:
