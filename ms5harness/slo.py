@@ -82,10 +82,12 @@ def figures_of(inside: list[Sample]) -> Figures:
 def counted(series: str, window: str, by: str = "") -> str:
     """How much a counter grew over the window, summed. increase() cannot see the growth of a series
     born inside the window before its first scrape (a handler's first request, a new status code,
-    a new pod): such series count from zero, the others by increase()."""
+    a new pod): such series count from zero, to their highest value in the window, so a series that
+    went stale before the window's end (its pod left the endpoints) still counts; the others by
+    increase()."""
     group = f" by ({by})" if by else ""
     old = f"sum{group} (increase({series}[{window}]) and {series} offset {window})"
-    born = f"sum{group} ({series} unless {series} offset {window})"
+    born = f"sum{group} (max_over_time({series}[{window}]) unless {series} offset {window})"
     return f"({old} + {born}) or {old} or {born}"
 
 

@@ -37,14 +37,14 @@ def environment(namespace, settle, request) -> dict:
 
 
 # The self-test proves each experiment runs as typed and judges; the nightly plan runs the files' own
-# windows. Here, where CI's budget counts, some observation windows are shorter, each still spanning its
-# fault from injection to recovery (a failover takes 2-9 s, a drain 13 s, a scale-out 20-30 s). Windows
-# under a toxic stay as they are: a dependency's slowness shows when readiness gives up, after 30 s.
+# windows. Here, where CI's budget counts, some observation windows are shorter, where that weakens no
+# bound: those that count only lost writes, or a scale-out. A window a bound divides stays as it is
+# (a drain's switchover 503s were 1.1 % of 150 s, 5 of 450, but 4.0 % of 60 s, 7 of 176), and so do
+# those under a toxic: a dependency's slowness shows only once readiness gives up, after 30 s.
 CI_WINDOWS = {
     "autoscaling": {"steps": "10,80"},  # the scale-out comes at the first step above two replicas' share
     "cpu-exhaustion": {"fault_seconds": 45},  # its CPU query's 40 s rate still lies inside the fault
-    "db-failover": {"fault_seconds": 30},
-    "node-drain": {"watch_seconds": 60},
+    "db-failover": {"fault_seconds": 30},  # a failover takes 2-9 s; its writes are judged lost or not
     "redis-failover": {"fault_seconds": 30},
 }
 

@@ -32,7 +32,7 @@ def test_a_window_without_requests_has_no_ratios():
 def test_counted_adds_series_born_inside_the_window():
     query = slo.counted("http_requests_total{job=\"backend\"}", "60s")
     assert "increase(http_requests_total{job=\"backend\"}[60s]) and http_requests_total{job=\"backend\"} offset 60s" in query
-    assert "unless http_requests_total{job=\"backend\"} offset 60s" in query
+    assert "max_over_time(http_requests_total{job=\"backend\"}[60s]) unless http_requests_total{job=\"backend\"} offset 60s" in query
     assert query.count(" or ") == 2  # either part alone when the other is empty
 
 
