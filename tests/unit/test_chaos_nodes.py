@@ -50,7 +50,7 @@ def test_a_drain_refuses_a_pod_nothing_would_recreate():
 
 def test_a_spot_eviction_leaves_a_pod_nothing_would_recreate_to_go_down_with_the_node():
     kube = SimpleNamespace(core=Pods([pod("api"), pod("bare", owner=None)]))
-    assert [p.metadata.name for p in actions.evictable(kube, "n", unmanaged="lose")] == ["api"]
+    assert [p.metadata.name for p in actions.evictable(kube, "n", lose_unmanaged=True)] == ["api"]
 
 
 class Evictions:

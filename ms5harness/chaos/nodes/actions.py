@@ -76,10 +76,10 @@ def thaw(kube: Kube, namespace: str, node: str) -> None:
         workers.thaw(spec)
 
 
-def evictable(kube: Kube, node: str, unmanaged: str = "refuse") -> list[client.V1Pod]:
+def evictable(kube: Kube, node: str, lose_unmanaged: bool = False) -> list[client.V1Pod]:
     """What `kubectl drain --ignore-daemonsets --delete-emptydir-data` evicts: every pod of the node
     but mirror pods, DaemonSet pods and those already going. A pod no controller recreates stops the
-    drain (`unmanaged` "refuse", as without --force) or is left to go down with the node ("lose")."""
+    drain (as without --force) or, with `lose_unmanaged`, is left to go down with the node."""
     pods = []
     for pod in kube.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items:
         owners = pod.metadata.owner_references or []
@@ -87,7 +87,7 @@ def evictable(kube: Kube, node: str, unmanaged: str = "refuse") -> list[client.V
                 or pod.metadata.deletion_timestamp is not None or pod.status.phase in ("Succeeded", "Failed"):
             continue
         if not any(o.controller for o in owners):
-            if unmanaged == "lose":
+            if lose_unmanaged:
                 continue
             raise session.ActivityFailed(f"pod {pod.metadata.namespace}/{pod.metadata.name} on node/{node} has no "
                                          "controller: a drain would lose it (delete it first)")
@@ -173,6 +173,10 @@ def worker_to_fault(kube: Kube, namespace: str, node: str, pool: str, fault: str
     return node, spec, pods
 
 
+def set_taints(kube: Kube, node: str, taints: list[client.V1Taint]) -> None:
+    kube.core.patch_node(node, {"spec": {"taints": [kube.api.sanitize_for_serialization(t) for t in taints]}})
+
+
 def rejoin(kube: Kube, namespace: str, node: str) -> None:
     """Undo of a spot eviction: a node still running (the run stopped within the notice) is untainted and
     uncordoned; one that was killed is replaced by a fresh worker of the same name, as the scale set adds."""
@@ -180,8 +184,7 @@ def rejoin(kube: Kube, namespace: str, node: str) -> None:
     if spec is None:  # a worker removed since has nothing to come back to
         return
     if workers.node_pids(spec) and kube.core.list_node(field_selector=f"metadata.name={node}").items:
-        taints = [t for t in kube.core.read_node(node).spec.taints or [] if t.key != names.EVICTION_TAINT[0]]
-        kube.core.patch_node(node, {"spec": {"taints": [kube.api.sanitize_for_serialization(t) for t in taints]}})
+        set_taints(kube, node, [t for t in kube.core.read_node(node).spec.taints or [] if t.key != names.EVICTION_TAINT[0]])
         uncordon(kube, namespace, node)
         return
     machines.replace_worker(kube, node)
@@ -196,12 +199,11 @@ def evict_node(node: str = "", pool: str = "", notice: float = SPOT_NOTICE_SECON
     if "") carrying the most MS5 pods. A replacement joins in the rollback (rejoin), whatever happens."""
     kube, namespace = session.kube(configuration), session.namespace(configuration)
     node, spec, ms5 = worker_to_fault(kube, namespace, node, pool, "evicting")
-    pods = evictable(kube, node, unmanaged="lose")
+    pods = evictable(kube, node, lose_unmanaged=True)
     ledger.record(kube, namespace, f"node/{node} replaced", f"{rejoin.__module__}.rejoin", node=node)
     started = time.monotonic()
     key, value, effect = names.EVICTION_TAINT
-    taints = [*(kube.core.read_node(node).spec.taints or []), client.V1Taint(key=key, value=value, effect=effect)]
-    kube.core.patch_node(node, {"spec": {"taints": [kube.api.sanitize_for_serialization(t) for t in taints]}})
+    set_taints(kube, node, [*(kube.core.read_node(node).spec.taints or []), client.V1Taint(key=key, value=value, effect=effect)])
     cordon(kube, node)
     refused, refusals = evict(kube, pods, started + notice)
     time.sleep(max(0.0, started + notice - time.monotonic()))  # the VM goes when the notice ends
