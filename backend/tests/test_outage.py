@@ -101,3 +101,24 @@ def test_database_outage(backend, users, line_id):
             assert client.post("/api/v1/andon/events", headers=operator, json=andon_body(line_id)).status_code == 201
             wait_until(lambda: client.get("/health/detailed").status_code == 200, 60, "readiness", 0.5)
     assert httpx.get(backend.api_urls[0] + "/health", timeout=5).status_code == 200
+
+
+@pytest.mark.outage
+def test_a_report_whose_object_store_was_down_is_produced_once_it_returns(backend, users, line_id, client):
+    """The worker retries an outage instead of leaving the report pending for ever."""
+    engineer = users.headers("engineer")
+    backend.stack.object_store.stop()
+    try:
+        requested = client.post("/api/v1/reports/production", headers=engineer,
+                                json={"line_id": line_id, "period_start": "2026-01-01T00:00:00Z",
+                                      "period_end": "2026-01-02T00:00:00Z"})
+        assert requested.status_code == 202, requested.text
+        report = f"/api/v1/reports/{requested.json()['id']}"
+        time.sleep(4)  # the task has met the outage by now (boto3 gives up after 2 x 2 s connects)
+        assert client.get(report, headers=engineer).json()["status"] in ("pending", "running")
+    finally:
+        backend.stack.object_store.launch()  # on the same port; moto keeps nothing, so the buckets again
+        backend.stack.object_store.wait_ready()
+        backend.stack.object_store.create_buckets()
+    wait_until(lambda: client.get(report, headers=engineer).json()["status"] == "completed", 45,
+               "the report after the object store returned", 0.5)

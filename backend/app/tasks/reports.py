@@ -1,9 +1,11 @@
 """generate_report(report_id): write the CSV to the reports bucket and record where it is."""
 
 import uuid
+from contextlib import suppress
 from datetime import datetime
 
 from app.celery import celery_app
+from app.core.errors import TRANSIENT_ERRORS
 from app.services.reports import production_report_csv
 from app.storage import ObjectStorage
 from app.workers.runtime import TaskResources, run_with_resources
@@ -45,13 +47,21 @@ async def _mark_failed(resources: TaskResources, report_id: uuid.UUID, error: st
     )
 
 
-@celery_app.task(name="generate_report", bind=True, autoretry_for=(ReportNotVisibleYet,), retry_backoff=1,
-                 max_retries=5)
+# Listing autoretry_for here replaces Ms5Task's, so the dependency outages are named again: without them a
+# report whose task met a failover or a restarting object store stayed pending for ever.
+@celery_app.task(name="generate_report", bind=True, autoretry_for=(*TRANSIENT_ERRORS, ReportNotVisibleYet),
+                 retry_backoff=1, max_retries=5)
 def generate_report(self, report_id: str) -> str:
-    """Returns the object key. Outages are retried; a report that cannot be built is marked failed."""
+    """Returns the object key. Outages are retried (about 30 s in all); a report that cannot be built,
+    or whose last retry met an outage, is marked failed so that nobody waits for it."""
     job_id = uuid.UUID(report_id)
     try:
         return run_with_resources(lambda resources: _generate(resources, job_id))
     except LookupError as error:
         run_with_resources(lambda resources: _mark_failed(resources, job_id, str(error)))
+        raise
+    except TRANSIENT_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            with suppress(*TRANSIENT_ERRORS):  # the outage may still be on: the report then stays running
+                run_with_resources(lambda resources: _mark_failed(resources, job_id, f"gave up: {error!r}"))
         raise

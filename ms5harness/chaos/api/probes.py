@@ -231,7 +231,7 @@ def report_backlog_drains(count: int = 150, timeout: float = BACKLOG_DRAIN_SECON
                "unfinished": len(unfinished), "seconds_to_drain": round(time.monotonic() - started, 1)}
     if unfinished or len(queued) < count or figures["failed"]:
         raise session.ActivityFailed(f"report backlog did not drain in {timeout:.0f}s: {figures}; "
-                                     f"unfinished: {unfinished[:5]}")
+                                     f"unfinished (id: last status): {({r: status[r] for r in unfinished[:5]})}")
     return figures
 
 
