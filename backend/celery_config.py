@@ -21,6 +21,9 @@ broker_transport_options = {
     "visibility_timeout": 90,
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,
+    # A sweep holds a Redis lock while it restores; a worker SIGKILLed inside one (a node lost) would
+    # otherwise stop every sweep for the lock's default 300 s.
+    "unacked_mutex_expire": 30,
     "socket_timeout": 5,
     "socket_connect_timeout": 2,
 }
