@@ -120,5 +120,8 @@ def test_a_report_whose_object_store_was_down_is_produced_once_it_returns(backen
         backend.stack.object_store.launch()  # on the same port; moto keeps nothing, so the buckets again
         backend.stack.object_store.wait_ready()
         backend.stack.object_store.create_buckets()
-    wait_until(lambda: client.get(report, headers=engineer).json()["status"] == "completed", 45,
-               "the report after the object store returned", 0.5)
+    try:
+        wait_until(lambda: client.get(report, headers=engineer).json()["status"] == "completed", 45,
+                   "the report after the object store returned", 0.5)
+    except TimeoutError as timeout:
+        raise AssertionError(f"{timeout}: {client.get(report, headers=engineer).json()}") from None
