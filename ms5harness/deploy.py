@@ -99,7 +99,7 @@ def planned_manifest(target: Target, profile: str, namespace: str, set_values: d
 
 def documents(manifest: str) -> list[dict]:
     """The objects of a manifest stream, in a stable order: formatting differences do not count."""
-    docs = [d for d in yaml.safe_load_all(manifest) if d]
+    docs = chart.parse_stream(manifest)
     return sorted(docs, key=lambda d: (d.get("kind", ""), d.get("metadata", {}).get("name", "")))
 
 

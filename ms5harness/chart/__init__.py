@@ -17,7 +17,7 @@ from ms5harness.chart.numbered import NUMBERED_PROFILE, numbered_drift, numbered
 from ms5harness.chart.placeholders import placeholders
 from ms5harness.chart.permissions import CLUSTER_SCOPED, check_permissions, missing_permissions, required_permissions
 from ms5harness.chart.rendering import (
-    AKS_API_VERSIONS, example_values, helm, helm_failure, image_registry, lint, render, set_args, template,
+    AKS_API_VERSIONS, example_values, helm, helm_failure, image_registry, lint, parse_stream, render, set_args, template,
 )
 from ms5harness.chart.schema import build_schema, write_schema
 from ms5harness.names import RELEASE
@@ -26,7 +26,7 @@ from ms5harness.paths import CHART_DIR, K8S_DIR, PROFILES, values_files
 __all__ = [
     "AKS_API_VERSIONS", "CHART_DIR", "CLUSTER_SCOPED", "K8S_DIR", "NUMBERED_PROFILE", "PROFILES", "RELEASE",
     "build_schema", "check_permissions", "example_values", "helm", "helm_failure", "image_registry", "lint",
-    "missing_permissions", "numbered_drift", "numbered_file", "placeholders", "render", "required_permissions",
+    "missing_permissions", "numbered_drift", "numbered_file", "parse_stream", "placeholders", "render", "required_permissions",
     "set_args", "template", "values_files",
     "write_numbered", "write_schema",
 ]

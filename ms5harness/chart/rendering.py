@@ -124,7 +124,13 @@ def render(profile: str, set_values: dict | None = None, **kwargs) -> list[dict]
     """Every object the chart renders for a profile, in Helm's install order."""
     if profile == "aks":
         kwargs.setdefault("api_versions", AKS_API_VERSIONS)
-    return [doc for doc in yaml.safe_load_all(template(profile, set_values, **kwargs)) if doc]
+    return parse_stream(template(profile, set_values, **kwargs))
+
+
+def parse_stream(text: str) -> list[dict]:
+    """The documents of a YAML stream, with libyaml's parser: a release's ~170 objects took the pure-Python
+    one 3 s, and each deploy parses three such streams."""
+    return [doc for doc in yaml.load_all(text, Loader=yaml.CSafeLoader) if doc]
 
 
 def lint(profile: str, set_values: dict | None = None) -> str:

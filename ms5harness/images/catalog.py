@@ -12,6 +12,7 @@ cluster's own images, ms5harness.cluster.node_images).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +67,13 @@ class BinaryImage:
 
 
 def context_files(context: Path) -> list[Path]:
-    return sorted(
-        p for p in context.rglob("*")
-        if p.is_file() and not (IGNORED_PARTS & set(p.relative_to(context).parts)) and p.suffix != ".pyc"
-    )
+    """The context's files; an ignored directory is not even walked (the backend's .venv alone holds
+    some 100,000 files, which took every deploy 8 s to list)."""
+    found = []
+    for directory, subdirs, names in os.walk(context):
+        subdirs[:] = [d for d in subdirs if d not in IGNORED_PARTS]
+        found += [Path(directory, n) for n in names if n not in IGNORED_PARTS and not n.endswith(".pyc")]
+    return sorted(p for p in found if p.is_file())
 
 
 def context_hash(context: Path, extra: dict[str, Path] | None = None) -> str:
