@@ -60,10 +60,14 @@ def generate_report(self, report_id: str) -> str:
     try:
         return run_with_resources(lambda resources: _generate(resources, job_id))
     except LookupError as error:
-        run_with_resources(lambda resources: _mark_failed(resources, job_id, str(error)))
+        mark_failed(job_id, str(error))
         raise
     except TRANSIENT_ERRORS as error:
         if self.request.retries >= self.max_retries:
             with suppress(*TRANSIENT_ERRORS):  # the outage may still be on: the report then stays running
-                run_with_resources(lambda resources: _mark_failed(resources, job_id, f"gave up: {error!r}"))
+                mark_failed(job_id, f"gave up: {error!r}")
         raise
+
+
+def mark_failed(report_id: uuid.UUID, error: str) -> None:
+    run_with_resources(lambda resources: _mark_failed(resources, report_id, error))
