@@ -257,6 +257,20 @@ def deploy(target: Target, profile: str, namespace: str, set_values: dict | None
     return DeployResult(changed, time.monotonic() - start, workloads)
 
 
+def release_revision(target: Target, namespace: str) -> int | None:
+    """The release's current revision, from Helm's release records (Secrets labelled owner=helm); None
+    when it is not installed."""
+    records = target.kube.core.list_namespaced_secret(namespace, label_selector=f"owner=helm,name={chart.RELEASE}")
+    versions = [int(s.metadata.labels["version"]) for s in records.items if s.metadata.labels.get("version", "").isdigit()]
+    return max(versions, default=None)
+
+
+def wait_ready(target: Target, namespace: str, workloads: list[Workload], timeout: float = ROLLOUT_SECONDS) -> None:
+    """Every workload of an earlier deploy ready again, without deploying: what a fault test needs
+    between faults when the release itself has not changed."""
+    wait_rollouts(target, namespace, [Workload(w.kind, w.name, w.desired) for w in workloads], timeout, time.monotonic())
+
+
 def undeploy(target: Target, namespace: str, timeout: float = UNDEPLOY_SECONDS, echo=print) -> None:
     if release_manifest(target, namespace) is not None:
         chart.helm(target.kubeconfig, "uninstall", chart.RELEASE, "-n", namespace, "--wait", "--timeout",
