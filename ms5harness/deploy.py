@@ -261,7 +261,7 @@ def release_revision(target: Target, namespace: str) -> int | None:
     """The release's current revision, from Helm's release records (Secrets labelled owner=helm); None
     when it is not installed."""
     records = target.kube.core.list_namespaced_secret(namespace, label_selector=f"owner=helm,name={chart.RELEASE}")
-    versions = [int(s.metadata.labels["version"]) for s in records.items if s.metadata.labels.get("version", "").isdigit()]
+    versions = [int(s.metadata.labels["version"]) for s in records.items]
     return max(versions, default=None)
 
 

@@ -158,7 +158,7 @@ def judge_steps(stack: Stack, run: SteppedRun, samples: list[slo.Sample]) -> lis
     results = []
     for users, start, end in run.windows():
         # A counter series born in the ramp (a pod's first 503s while 70 users log in) is first scraped up to
-        # one scrape after `start`, and would count whole in the step (2026-12-03: 21 of a ramp's 503s, which
+        # one scrape after `start`, and would count whole in the step (2026-12-03: 22 of a ramp's 503s, which
         # nginx had retried for the clients, read as a 1.6 % error ratio at 80 users). The server's window
         # starts one scrape later, so that all it counts happened inside the step.
         clients, counted = slo.sample_figures(samples, start, end), server.figures(start + scrape, end, scrape)

@@ -40,13 +40,6 @@ async def _generate(resources: TaskResources, report_id: uuid.UUID) -> str:
     return key
 
 
-async def _mark_failed(resources: TaskResources, report_id: uuid.UUID, error: str) -> None:
-    await resources.conn.execute(
-        "UPDATE report_generation_jobs SET status = 'failed', error = $2, completed_at = now() WHERE id = $1",
-        report_id, error[:1000],
-    )
-
-
 # Listing autoretry_for here replaces Ms5Task's, so the dependency outages are named again: without them a
 # report whose task met a failover or a restarting object store stayed pending for ever. No jitter: with
 # Celery's full jitter five retries could all fall within a few seconds, so the outage a report survives
@@ -70,4 +63,9 @@ def generate_report(self, report_id: str) -> str:
 
 
 def mark_failed(report_id: uuid.UUID, error: str) -> None:
-    run_with_resources(lambda resources: _mark_failed(resources, report_id, error))
+    async def update(resources: TaskResources) -> None:
+        await resources.conn.execute(
+            "UPDATE report_generation_jobs SET status = 'failed', error = $2, completed_at = now() WHERE id = $1",
+            report_id, error[:1000],
+        )
+    run_with_resources(update)
