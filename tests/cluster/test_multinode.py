@@ -32,8 +32,9 @@ def run_shape(target) -> int:
 
 
 @pytest.fixture(scope="module")
-def nodes(target, kube, run_shape):
-    """Names of the cluster's nodes (three on the embedded cluster)."""
+def nodes(target, kube, run_shape, toolbox_image):
+    """Names of the cluster's nodes (three on the embedded cluster). The third, a spot node no MS5 pod
+    tolerates here, runs only this module's toolbox pods, so it imports only their image."""
     if target.embedded is None:
         found = [n.metadata.name for n in kube.core.list_node().items]
         if len(found) < 2:
@@ -42,7 +43,7 @@ def nodes(target, kube, run_shape):
         return
     from ms5harness.cluster.embedded import EmbeddedCluster
 
-    grown = EmbeddedCluster(target.embedded.spec, echo=lambda _msg: None, nodes=NODES)
+    grown = EmbeddedCluster(target.embedded.spec, echo=lambda _msg: None, nodes=NODES, join_images=[toolbox_image])
     grown.up()
     try:
         yield grown.node_names

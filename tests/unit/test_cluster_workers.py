@@ -77,3 +77,23 @@ def test_the_local_profile_admits_the_node_subnet():
     values = yaml.safe_load((REPO_ROOT / "manifests/helm/ms5-dashboard/values-local.yaml").read_text())
     assert CLUSTER.node_subnet in values["networkPolicy"]["externalCidrs"]
     assert CLUSTER.node_subnet in values["networkPolicy"]["kubelet"]["cidrs"]
+
+
+def test_a_joining_node_imports_every_image_unless_told_which(tmp_path):
+    """A node for test pods only joins with the cluster's own images and theirs; an image the cluster
+    never imported is named rather than silently left out."""
+    import json
+
+    from ms5harness.cluster.embedded import EmbeddedCluster
+    from ms5harness.cluster.node_images import PAUSE
+    from ms5harness.errors import HarnessError
+
+    spec = ClusterSpec(node_ip="192.0.2.2", egress_interface="eth0", state=tmp_path, run=tmp_path / "run")
+    archives = {ref: tmp_path / f"{i}.tar" for i, ref in enumerate([PAUSE.ref, "ms5/toolbox:1", "ms5/backend:2"])}
+    for archive in archives.values():
+        archive.touch()
+    (tmp_path / "images.json").write_text(json.dumps({ref: str(a) for ref, a in archives.items()}))
+    assert EmbeddedCluster(spec).images_to_join() == archives
+    assert EmbeddedCluster(spec, join_images=["ms5/toolbox:1"]).images_to_join().keys() == {PAUSE.ref, "ms5/toolbox:1"}
+    with pytest.raises(HarnessError, match="ms5/locust:3"):
+        EmbeddedCluster(spec, join_images=["ms5/locust:3"]).images_to_join()
