@@ -267,7 +267,8 @@ def release_revision(target: Target, namespace: str) -> int | None:
 
 def wait_ready(target: Target, namespace: str, workloads: list[Workload], timeout: float = ROLLOUT_SECONDS) -> None:
     """Every workload of an earlier deploy ready again, without deploying: what a fault test needs
-    between faults when the release itself has not changed."""
+    between faults when the release itself has not changed. Fresh copies: waiting records each one's
+    time to ready, which must not overwrite the deploy's own figures."""
     wait_rollouts(target, namespace, [Workload(w.kind, w.name, w.desired) for w in workloads], timeout, time.monotonic())
 
 
